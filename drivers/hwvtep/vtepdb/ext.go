@@ -1,0 +1,24 @@
+package vtepdb
+
+// Columns added to hardware_vtep after 1.3.0. libovsdb refuses a model with a
+// column the server lacks, so the driver registers these variants in place of
+// the generated ones only when the server's schema has the columns.
+
+// LogicalSwitchExt is Logical_Switch as of schema 1.6.0: other_config (1.5.1)
+// and replication_mode (1.6.0).
+type LogicalSwitchExt struct {
+	UUID            string            `ovsdb:"_uuid"`
+	Description     string            `ovsdb:"description"`
+	Name            string            `ovsdb:"name"`
+	TunnelKey       *int              `ovsdb:"tunnel_key"`
+	ReplicationMode *string           `ovsdb:"replication_mode"`
+	OtherConfig     map[string]string `ovsdb:"other_config"`
+}
+
+// GlobalExt is Global as of schema 1.7.0, which added other_config.
+type GlobalExt struct {
+	UUID        string            `ovsdb:"_uuid"`
+	Managers    []string          `ovsdb:"managers"`
+	Switches    []string          `ovsdb:"switches"`
+	OtherConfig map[string]string `ovsdb:"other_config"`
+}
