@@ -1,0 +1,406 @@
+// Package ovsdbx keeps a libovsdb client connected: it dials, monitors,
+// probes, reconnects with capped backoff forever (libovsdb's own reconnect
+// panics after 15 minutes of backoff), and checks every transaction's
+// per-operation results (libovsdb's Transact does not).
+//
+// Every (re)connection uses a fresh libovsdb client, so its cache starts
+// empty and fills with add events; OnConnect runs after the initial monitor
+// reply is in the cache, and is where callers schedule a full resync.
+package ovsdbx
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/ovn-org/libovsdb/cache"
+	"github.com/ovn-org/libovsdb/client"
+	"github.com/ovn-org/libovsdb/model"
+	"github.com/ovn-org/libovsdb/ovsdb"
+)
+
+// ErrNotConnected is returned by Transact while no connection is up.
+var ErrNotConnected = errors.New("ovsdb: not connected")
+
+// Options configure a Conn.
+type Options struct {
+	// Name is used in logs and status ("southbound", "vtep tcp:…").
+	Name string
+	// Endpoints are ovsdb remotes: tcp:IP:PORT, ssl:IP:PORT, unix:PATH.
+	// They are tried in order.
+	Endpoints []string
+	TLS       *tls.Config
+	Logger    *slog.Logger
+	// ProbeModel is a minimal model (one table every supported schema has)
+	// used to read the server's schema before ModelFor picks the real model.
+	// Nil means ModelFor is called with an empty schema.
+	ProbeModel func() (model.ClientDBModel, error)
+	// ModelFor returns the model to use with a server that has schema.
+	ModelFor func(schema ovsdb.DatabaseSchema) (model.ClientDBModel, error)
+	// Monitor returns the monitor to start; nil means MonitorAll.
+	Monitor func(c client.Client) *client.Monitor
+	// Handler receives cache events. It must only enqueue work.
+	Handler cache.EventHandler
+	// OnConnect runs after the initial monitor reply has been applied.
+	OnConnect func(c client.Client)
+	// OnDisconnect runs after a connection is lost.
+	OnDisconnect func(err error)
+	// ProbeInterval sends an echo after this much time and drops the
+	// connection when it is not answered within the same time. 0 disables.
+	ProbeInterval time.Duration
+	// MinBackoff and MaxBackoff bound reconnect delays (default 100 ms, 8 s).
+	MinBackoff, MaxBackoff time.Duration
+}
+
+// Conn is a self-healing connection to one OVSDB database.
+type Conn struct {
+	opts  Options
+	log   *slog.Logger
+	cur   atomic.Pointer[clientBox]
+	probe atomic.Int64 // probe interval in ns
+
+	mu        sync.Mutex // guards the status fields below
+	state     string
+	endpoint  string
+	lastErr   error
+	connects  int
+	connected time.Time
+	schema    ovsdb.DatabaseSchema
+}
+
+type clientBox struct{ c client.Client }
+
+// New returns a Conn; call Run to connect.
+func New(opts Options) (*Conn, error) {
+	if len(opts.Endpoints) == 0 {
+		return nil, fmt.Errorf("ovsdb %s: no endpoints", opts.Name)
+	}
+	if opts.ModelFor == nil {
+		return nil, fmt.Errorf("ovsdb %s: no model", opts.Name)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = 100 * time.Millisecond
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 8 * time.Second
+	}
+	for _, ep := range opts.Endpoints {
+		if err := ValidateRemote(ep); err != nil {
+			return nil, err
+		}
+	}
+	c := &Conn{opts: opts, log: opts.Logger, state: "connecting"}
+	c.probe.Store(int64(opts.ProbeInterval))
+	return c, nil
+}
+
+// Client returns the current client, or nil before the first connection.
+// After a disconnect it returns the last client, whose cache is stale.
+func (c *Conn) Client() client.Client {
+	if b := c.cur.Load(); b != nil {
+		return b.c
+	}
+	return nil
+}
+
+// Connected reports whether the connection is up.
+func (c *Conn) Connected() bool {
+	cl := c.Client()
+	return cl != nil && cl.Connected()
+}
+
+// Schema returns the schema of the server last connected to.
+func (c *Conn) Schema() ovsdb.DatabaseSchema {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.schema
+}
+
+// SetProbeInterval changes the inactivity probe; 0 disables it, other
+// values below 1 s are raised to 1 s (as OVS does).
+func (c *Conn) SetProbeInterval(d time.Duration) {
+	if d > 0 && d < time.Second {
+		d = time.Second
+	}
+	c.probe.Store(int64(d))
+}
+
+// Status is a one-line connection summary for unixctl and logs.
+func (c *Conn) Status() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == "connected" {
+		return fmt.Sprintf("connected %s (%s, %d connects)", c.endpoint, time.Since(c.connected).Round(time.Second), c.connects)
+	}
+	if c.lastErr != nil {
+		return fmt.Sprintf("%s (last error: %v)", c.state, c.lastErr)
+	}
+	return c.state
+}
+
+// State is "connecting", "connected" or "backoff".
+func (c *Conn) State() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+func (c *Conn) setState(state, ep string, err error) {
+	c.mu.Lock()
+	c.state = state
+	if ep != "" {
+		c.endpoint = ep
+	}
+	if err != nil {
+		c.lastErr = err
+	}
+	if state == "connected" {
+		c.connects++
+		c.connected = time.Now()
+	}
+	c.mu.Unlock()
+}
+
+// Run connects and stays connected until ctx is done. It returns nil on a
+// clean stop.
+func (c *Conn) Run(ctx context.Context) error {
+	delay := c.opts.MinBackoff
+	for {
+		cl, err := c.connect(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			c.setState("backoff", "", err)
+			c.log.Warn("ovsdb connection failed; retrying", "db", c.opts.Name, "retry_in", delay, "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(delay):
+			}
+			delay = min(delay*2, c.opts.MaxBackoff)
+			continue
+		}
+		delay = c.opts.MinBackoff
+		err = c.serve(ctx, cl)
+		cl.Close()
+		if ctx.Err() != nil {
+			return nil
+		}
+		c.setState("backoff", "", err)
+		c.log.Warn("ovsdb connection lost; reconnecting", "db", c.opts.Name, "err", err)
+		if c.opts.OnDisconnect != nil {
+			c.opts.OnDisconnect(err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(c.opts.MinBackoff):
+		}
+	}
+}
+
+func (c *Conn) clientOptions() []client.Option {
+	lg := logr.FromSlogHandler(c.log.With("db", c.opts.Name, "component", "libovsdb").Handler())
+	// libovsdb logs at V(>0) for chatter; keep only errors at our info level.
+	lg = lg.V(4)
+	opts := []client.Option{client.WithLogger(&lg)}
+	for _, ep := range c.opts.Endpoints {
+		opts = append(opts, client.WithEndpoint(ep))
+	}
+	if c.opts.TLS != nil {
+		opts = append(opts, client.WithTLSConfig(c.opts.TLS))
+	}
+	return opts
+}
+
+func (c *Conn) connect(ctx context.Context) (client.Client, error) {
+	c.setState("connecting", "", nil)
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var schema ovsdb.DatabaseSchema
+	if c.opts.ProbeModel != nil {
+		pm, err := c.opts.ProbeModel()
+		if err != nil {
+			return nil, fmt.Errorf("probe model: %w", err)
+		}
+		pc, err := client.NewOVSDBClient(pm, c.clientOptions()...)
+		if err != nil {
+			return nil, fmt.Errorf("new probe client: %w", err)
+		}
+		if err := pc.Connect(cctx); err != nil {
+			return nil, fmt.Errorf("connect to %v: %w", c.opts.Endpoints, err)
+		}
+		schema = pc.Schema()
+		pc.Close()
+	}
+	m, err := c.opts.ModelFor(schema)
+	if err != nil {
+		return nil, fmt.Errorf("model for schema %s %s: %w", schema.Name, schema.Version, err)
+	}
+	cl, err := client.NewOVSDBClient(m, c.clientOptions()...)
+	if err != nil {
+		return nil, fmt.Errorf("new client: %w", err)
+	}
+	if err := cl.Connect(cctx); err != nil {
+		return nil, fmt.Errorf("connect to %v: %w", c.opts.Endpoints, err)
+	}
+	if c.opts.Handler != nil {
+		cl.Cache().AddEventHandler(c.opts.Handler)
+	}
+	if c.opts.Monitor != nil {
+		_, err = cl.Monitor(cctx, c.opts.Monitor(cl))
+	} else {
+		_, err = cl.MonitorAll(cctx)
+	}
+	if err != nil {
+		cl.Close()
+		return nil, fmt.Errorf("monitor %s: %w", m.Name(), err)
+	}
+	c.mu.Lock()
+	c.schema = cl.Schema()
+	c.mu.Unlock()
+	c.cur.Store(&clientBox{c: cl})
+	c.setState("connected", cl.CurrentEndpoint(), nil)
+	c.log.Info("ovsdb connected", "db", c.opts.Name, "endpoint", cl.CurrentEndpoint(), "schema_version", cl.Schema().Version)
+	if c.opts.OnConnect != nil {
+		c.opts.OnConnect(cl)
+	}
+	return cl, nil
+}
+
+// serve waits for the connection to drop (or ctx), probing it meanwhile.
+func (c *Conn) serve(ctx context.Context, cl client.Client) error {
+	disc := cl.DisconnectNotify()
+	for {
+		iv := time.Duration(c.probe.Load())
+		var tick <-chan time.Time
+		if iv > 0 {
+			tick = time.After(iv)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-disc:
+			return errors.New("connection closed")
+		case <-tick:
+			pctx, cancel := context.WithTimeout(ctx, iv)
+			err := cl.Echo(pctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				cl.Disconnect()
+				return fmt.Errorf("no reply to inactivity probe within %s: %w", iv, err)
+			}
+		}
+	}
+}
+
+// OpError is a failed operation of a transaction.
+type OpError struct {
+	// Index is the failed operation's position, or -1 when the failure came
+	// at commit (an index or referential-integrity violation).
+	Index int
+	Err   error
+}
+
+func (e *OpError) Error() string {
+	if e.Index < 0 {
+		return "commit: " + e.Err.Error()
+	}
+	return fmt.Sprintf("operation %d: %v", e.Index, e.Err)
+}
+
+func (e *OpError) Unwrap() error { return e.Err }
+
+// Transact sends ops in one transaction and checks every operation's
+// result. It returns the results (with inserted UUIDs) or an error that
+// wraps *OpError values for each failed operation.
+func (c *Conn) Transact(ctx context.Context, ops []ovsdb.Operation) ([]ovsdb.OperationResult, error) {
+	if len(ops) == 0 {
+		return nil, nil
+	}
+	cl := c.Client()
+	if cl == nil || !cl.Connected() {
+		return nil, ErrNotConnected
+	}
+	return Transact(ctx, cl, ops)
+}
+
+// Transact is Conn.Transact for a bare client.
+func Transact(ctx context.Context, cl client.Client, ops []ovsdb.Operation) ([]ovsdb.OperationResult, error) {
+	res, err := cl.Transact(ctx, ops...)
+	if err != nil {
+		return nil, fmt.Errorf("transact %d operations: %w", len(ops), err)
+	}
+	return res, checkResults(res, ops)
+}
+
+func checkResults(res []ovsdb.OperationResult, ops []ovsdb.Operation) error {
+	if len(res) < len(ops) {
+		return fmt.Errorf("transact: %d operations sent, %d results", len(ops), len(res))
+	}
+	var errs []error
+	for i, r := range res {
+		if r.Error == "" {
+			continue
+		}
+		idx := i
+		if i >= len(ops) {
+			idx = -1
+		}
+		errs = append(errs, &OpError{Index: idx, Err: fmt.Errorf("%s: %s", r.Error, r.Details)})
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("transaction failed: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// ValidateRemote checks an ovsdb remote string: tcp:IP:PORT, ssl:IP:PORT or
+// unix:PATH.
+func ValidateRemote(r string) error {
+	var scheme, rest string
+	for i := 0; i < len(r); i++ {
+		if r[i] == ':' {
+			scheme, rest = r[:i], r[i+1:]
+			break
+		}
+	}
+	switch scheme {
+	case "unix":
+		if rest == "" {
+			return fmt.Errorf("remote %q: unix: needs a socket path", r)
+		}
+		return nil
+	case "tcp", "ssl":
+		host, port, ok := cutLast(rest, ':')
+		if !ok || host == "" || port == "" {
+			return fmt.Errorf("remote %q: want %s:IP:PORT", r, scheme)
+		}
+		for _, ch := range port {
+			if ch < '0' || ch > '9' {
+				return fmt.Errorf("remote %q: bad port %q", r, port)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("remote %q: unsupported; use tcp:IP:PORT, ssl:IP:PORT or unix:PATH", r)
+}
+
+func cutLast(s string, sep byte) (string, string, bool) {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}

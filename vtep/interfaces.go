@@ -1,0 +1,48 @@
+package vtep
+
+import "context"
+
+// Switch is the observed state of one driver session (one device, which may
+// hold several physical switches) and the way to change it. Drivers
+// implement it; see package drivers for the full contract.
+//
+// Reads must reflect every successful Apply (read-your-writes): the core
+// diffs against them right after applying.
+type Switch interface {
+	PhysicalSwitches() []PhysicalSwitch
+	LogicalSwitches() []LogicalSwitch
+	LogicalSwitch(name string) (LogicalSwitch, bool)
+	UcastRemote(k MACKey) (UcastMAC, bool)
+	McastRemote(k MACKey) (McastMAC, bool)
+	UcastLocal(k MACKey) (UcastMAC, bool)
+	McastLocal(k MACKey) (McastMAC, bool)
+	// Entries lists the keys of every entry of a MAC kind (KindUcastRemote,
+	// KindMcastRemote, KindUcastLocal or KindMcastLocal), for full resyncs.
+	Entries(kind Kind) []MACKey
+	// Apply makes the changes, atomically where the protocol allows.
+	Apply(ctx context.Context, cs *Changeset) error
+}
+
+// Desired is the state the southbound wants on the switch, per key.
+type Desired interface {
+	// LogicalSwitch returns the desired controller-owned fields of an
+	// existing logical switch.
+	LogicalSwitch(observed LogicalSwitch) LogicalSwitch
+	UcastRemote(k MACKey) (UcastMAC, bool)
+	McastRemote(k MACKey) (McastMAC, bool)
+}
+
+// Southbound is the controller's other side (OVN's southbound database for
+// vtepgw). One Southbound serves one Gateway.
+type Southbound interface {
+	Desired
+	// Reconcile processes a batch of keys against sw: it writes the
+	// southbound changes they cause (chassis, bindings, learned MACs) in one
+	// transaction, and returns further keys whose desired switch state may
+	// have changed. KindResync in keys means: rebuild everything from
+	// scratch and return every key that has desired state.
+	Reconcile(ctx context.Context, sw Switch, keys []Key) ([]Key, error)
+	// Ready reports whether the southbound may be acted on (connected, and
+	// version checks pass). When it is not, the gateway holds its keys.
+	Ready() bool
+}
