@@ -1,0 +1,444 @@
+package hwvtep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ovn-org/libovsdb/client"
+	"github.com/ovn-org/libovsdb/model"
+	"github.com/ovn-org/libovsdb/ovsdb"
+
+	"github.com/vtepgw/vtepgw/drivers"
+	"github.com/vtepgw/vtepgw/drivers/hwvtep/vtepdb"
+	"github.com/vtepgw/vtepgw/internal/ovsdbx"
+	"github.com/vtepgw/vtepgw/vtep"
+)
+
+type connector struct {
+	params drivers.Params
+	opts   Options
+}
+
+// session is a connection to one hardware_vtep database.
+type session struct {
+	log    *slog.Logger
+	notify func(vtep.Key)
+	conn   *ovsdbx.Conn
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu   sync.Mutex // guards feat and id
+	feat features
+	id   string
+}
+
+// Connect dials the database and returns once the first full state has been
+// read, or ctx is done.
+func (c *connector) Connect(ctx context.Context, notify func(vtep.Key)) (drivers.Session, error) {
+	log := c.params.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &session{log: log, notify: notify, done: make(chan struct{})}
+	ready := make(chan struct{}, 1)
+	conn, err := ovsdbx.New(ovsdbx.Options{
+		Name:       "vtep " + c.params.Name,
+		Endpoints:  c.params.Endpoints,
+		TLS:        c.params.TLS,
+		Logger:     log,
+		ProbeModel: probeModel,
+		ModelFor: func(schema ovsdb.DatabaseSchema) (model.ClientDBModel, error) {
+			if schema.Name != "" && schema.Name != "hardware_vtep" {
+				return model.ClientDBModel{}, fmt.Errorf("database is %q, want hardware_vtep", schema.Name)
+			}
+			f := detectFeatures(schema)
+			s.mu.Lock()
+			s.feat = f
+			s.mu.Unlock()
+			return f.model()
+		},
+		Handler: &eventHandler{s: s},
+		OnConnect: func(cl client.Client) {
+			s.refreshID(cl)
+			notify(vtep.Key{Kind: vtep.KindResync})
+			notify(vtep.Key{Kind: vtep.KindSBGlobal})
+			select {
+			case ready <- struct{}{}:
+			default:
+			}
+		},
+		ProbeInterval: c.opts.ProbeInterval,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", err, drivers.ErrInvalid)
+	}
+	s.conn = conn
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	go func() {
+		defer close(s.done)
+		_ = conn.Run(runCtx)
+	}()
+	select {
+	case <-ready:
+		return s, nil
+	case <-ctx.Done():
+		s.Close()
+		return nil, fmt.Errorf("connect to %v: %w (last state: %s)", c.params.Endpoints, context.Cause(ctx), conn.Status())
+	}
+}
+
+func (s *session) refreshID(cl client.Client) {
+	rows := cl.Cache().Table(tGlobal).Rows()
+	for uuid := range rows {
+		s.mu.Lock()
+		s.id = uuid
+		s.mu.Unlock()
+		return
+	}
+}
+
+func (s *session) ID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.id
+}
+
+func (s *session) Connected() bool { return s.conn.Connected() }
+
+func (s *session) Status() string { return s.conn.Status() }
+
+// Close stops the connection; switch state is left as it is.
+func (s *session) Close() error {
+	s.cancel()
+	<-s.done
+	if cl := s.conn.Client(); cl != nil {
+		cl.Close()
+	}
+	return nil
+}
+
+func (s *session) features() features {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.feat
+}
+
+// SetProbeInterval changes the inactivity probe towards the switch.
+func (s *session) SetProbeInterval(d time.Duration) { s.conn.SetProbeInterval(d) }
+
+// GlobalConfig returns Global.other_config (empty before schema 1.7.0).
+func (s *session) GlobalConfig() map[string]string {
+	cl := s.conn.Client()
+	if cl == nil {
+		return nil
+	}
+	for _, m := range cl.Cache().Table(tGlobal).Rows() {
+		if g, ok := m.(*vtepdb.GlobalExt); ok {
+			return maps.Clone(g.OtherConfig)
+		}
+	}
+	return nil
+}
+
+// table returns the cache of a table, or nil before the first connection.
+func (s *session) table(name string) tableCache {
+	cl := s.conn.Client()
+	if cl == nil {
+		return nil
+	}
+	if t := cl.Cache().Table(name); t != nil {
+		return t
+	}
+	return nil
+}
+
+// tableCache is the part of libovsdb's RowCache we use.
+type tableCache interface {
+	Row(uuid string) model.Model
+	Rows() map[string]model.Model
+	RowByModel(m model.Model) (string, model.Model, error)
+	RowsByModels(ms []model.Model) (map[string]model.Model, error)
+}
+
+func (s *session) PhysicalSwitches() []vtep.PhysicalSwitch {
+	psT, portT, lsT := s.table(tPS), s.table(tPort), s.table(tLS)
+	if psT == nil {
+		return nil
+	}
+	var out []vtep.PhysicalSwitch
+	for _, m := range psT.Rows() {
+		ps := m.(*vtepdb.PhysicalSwitch)
+		v := vtep.PhysicalSwitch{
+			Name:        ps.Name,
+			Description: ps.Description,
+			TunnelIPs:   slices.Clone(ps.TunnelIPs),
+			Faults:      slices.Clone(ps.SwitchFaultStatus),
+		}
+		for _, pu := range ps.Ports {
+			pm := portT.Row(pu)
+			if pm == nil {
+				continue
+			}
+			port := pm.(*vtepdb.PhysicalPort)
+			p := vtep.Port{Name: port.Name, Bindings: map[int]string{}}
+			for vlan, lsUUID := range port.VLANBindings {
+				if lm := lsT.Row(lsUUID); lm != nil {
+					if r, ok := toLSRow(lm); ok {
+						p.Bindings[vlan] = r.Name
+					}
+				}
+			}
+			v.Ports = append(v.Ports, p)
+		}
+		slices.SortFunc(v.Ports, func(a, b vtep.Port) int { return cmpString(a.Name, b.Name) })
+		out = append(out, v)
+	}
+	slices.SortFunc(out, func(a, b vtep.PhysicalSwitch) int { return cmpString(a.Name, b.Name) })
+	return out
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (s *session) LogicalSwitches() []vtep.LogicalSwitch {
+	t := s.table(tLS)
+	if t == nil {
+		return nil
+	}
+	var out []vtep.LogicalSwitch
+	for _, m := range t.Rows() {
+		if r, ok := toLSRow(m); ok {
+			out = append(out, vtep.LogicalSwitch{Name: r.Name, VNI: r.TunnelKey, ReplicationMode: r.ReplicationMode})
+		}
+	}
+	slices.SortFunc(out, func(a, b vtep.LogicalSwitch) int { return cmpString(a.Name, b.Name) })
+	return out
+}
+
+func (s *session) lsByName(name string) (lsRow, bool) {
+	t := s.table(tLS)
+	if t == nil {
+		return lsRow{}, false
+	}
+	var probe model.Model = &vtepdb.LogicalSwitch{Name: name}
+	if s.features().lsExt {
+		probe = &vtepdb.LogicalSwitchExt{Name: name}
+	}
+	_, m, err := t.RowByModel(probe)
+	if err != nil || m == nil {
+		return lsRow{}, false
+	}
+	return toLSRow(m)
+}
+
+func (s *session) lsName(uuid string) (string, bool) {
+	t := s.table(tLS)
+	if t == nil {
+		return "", false
+	}
+	m := t.Row(uuid)
+	if m == nil {
+		return "", false
+	}
+	r, ok := toLSRow(m)
+	return r.Name, ok
+}
+
+func (s *session) LogicalSwitch(name string) (vtep.LogicalSwitch, bool) {
+	r, ok := s.lsByName(name)
+	if !ok {
+		return vtep.LogicalSwitch{}, false
+	}
+	return vtep.LogicalSwitch{Name: r.Name, VNI: r.TunnelKey, ReplicationMode: r.ReplicationMode}, true
+}
+
+func (s *session) locatorIP(uuid string) string {
+	t := s.table(tLocator)
+	if t == nil {
+		return ""
+	}
+	if m := t.Row(uuid); m != nil {
+		return m.(*vtepdb.PhysicalLocator).DstIP
+	}
+	return ""
+}
+
+func (s *session) locatorSetIPs(uuid string) []string {
+	t := s.table(tLocSet)
+	if t == nil {
+		return nil
+	}
+	m := t.Row(uuid)
+	if m == nil {
+		return nil
+	}
+	var ips []string
+	for _, l := range m.(*vtepdb.PhysicalLocatorSet).Locators {
+		if ip := s.locatorIP(l); ip != "" {
+			ips = append(ips, ip)
+		}
+	}
+	return vtep.NormalizeLocators(ips)
+}
+
+// macRows returns the rows of a MAC table for (ls, mac), sorted by UUID.
+func (s *session) macRows(table string, k vtep.MACKey) []model.Model {
+	ls, ok := s.lsByName(k.LS)
+	if !ok {
+		return nil
+	}
+	t := s.table(table)
+	if t == nil {
+		return nil
+	}
+	var probe model.Model
+	switch table {
+	case tUMR:
+		probe = &vtepdb.UcastMacsRemote{LogicalSwitch: ls.UUID, MAC: k.MAC}
+	case tUML:
+		probe = &vtepdb.UcastMacsLocal{LogicalSwitch: ls.UUID, MAC: k.MAC}
+	case tMMR:
+		probe = &vtepdb.McastMacsRemote{LogicalSwitch: ls.UUID, MAC: k.MAC}
+	case tMML:
+		probe = &vtepdb.McastMacsLocal{LogicalSwitch: ls.UUID, MAC: k.MAC}
+	}
+	rows, err := t.RowsByModels([]model.Model{probe})
+	if err != nil || len(rows) == 0 {
+		return nil
+	}
+	out := make([]model.Model, 0, len(rows))
+	for _, u := range sortedKeys(rows) {
+		out = append(out, rows[u])
+	}
+	return out
+}
+
+func (s *session) ucast(table string, k vtep.MACKey) (vtep.UcastMAC, bool) {
+	rows := s.macRows(table, k)
+	if len(rows) == 0 {
+		return vtep.UcastMAC{}, false
+	}
+	v := vtep.UcastMAC{MACKey: k, Duplicates: len(rows) - 1}
+	switch r := rows[0].(type) {
+	case *vtepdb.UcastMacsRemote:
+		v.Locator, v.IP = s.locatorIP(r.Locator), r.Ipaddr
+	case *vtepdb.UcastMacsLocal:
+		v.Locator, v.IP = s.locatorIP(r.Locator), r.Ipaddr
+	}
+	return v, true
+}
+
+func (s *session) mcast(table string, k vtep.MACKey) (vtep.McastMAC, bool) {
+	rows := s.macRows(table, k)
+	if len(rows) == 0 {
+		return vtep.McastMAC{}, false
+	}
+	v := vtep.McastMAC{MACKey: k, Duplicates: len(rows) - 1}
+	switch r := rows[0].(type) {
+	case *vtepdb.McastMacsRemote:
+		v.Locators, v.IP = s.locatorSetIPs(r.LocatorSet), r.Ipaddr
+	case *vtepdb.McastMacsLocal:
+		v.Locators, v.IP = s.locatorSetIPs(r.LocatorSet), r.Ipaddr
+	}
+	return v, true
+}
+
+func (s *session) UcastRemote(k vtep.MACKey) (vtep.UcastMAC, bool) { return s.ucast(tUMR, k) }
+func (s *session) UcastLocal(k vtep.MACKey) (vtep.UcastMAC, bool)  { return s.ucast(tUML, k) }
+func (s *session) McastRemote(k vtep.MACKey) (vtep.McastMAC, bool) { return s.mcast(tMMR, k) }
+func (s *session) McastLocal(k vtep.MACKey) (vtep.McastMAC, bool)  { return s.mcast(tMML, k) }
+
+// Entries lists every (logical switch, MAC) of a MAC table.
+func (s *session) Entries(kind vtep.Kind) []vtep.MACKey {
+	var table string
+	switch kind {
+	case vtep.KindUcastRemote:
+		table = tUMR
+	case vtep.KindMcastRemote:
+		table = tMMR
+	case vtep.KindUcastLocal:
+		table = tUML
+	case vtep.KindMcastLocal:
+		table = tMML
+	default:
+		return nil
+	}
+	t := s.table(table)
+	if t == nil {
+		return nil
+	}
+	seen := map[vtep.MACKey]struct{}{}
+	var out []vtep.MACKey
+	for _, m := range t.Rows() {
+		ls, mac := macRowKey(m)
+		name, ok := s.lsName(ls)
+		if !ok {
+			continue
+		}
+		k := vtep.MACKey{LS: name, MAC: mac}
+		if _, dup := seen[k]; !dup {
+			seen[k] = struct{}{}
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func macRowKey(m model.Model) (ls, mac string) {
+	switch r := m.(type) {
+	case *vtepdb.UcastMacsRemote:
+		return r.LogicalSwitch, r.MAC
+	case *vtepdb.UcastMacsLocal:
+		return r.LogicalSwitch, r.MAC
+	case *vtepdb.McastMacsRemote:
+		return r.LogicalSwitch, r.MAC
+	case *vtepdb.McastMacsLocal:
+		return r.LogicalSwitch, r.MAC
+	}
+	return "", ""
+}
+
+// errDisconnected wraps drivers.ErrDisconnected with the connection state.
+func (s *session) errDisconnected() error {
+	return fmt.Errorf("hardware_vtep %s: %w", s.conn.Status(), drivers.ErrDisconnected)
+}
+
+// Apply writes the changeset in one transaction.
+func (s *session) Apply(ctx context.Context, cs *vtep.Changeset) error {
+	cl := s.conn.Client()
+	if cl == nil || !cl.Connected() {
+		return s.errDisconnected()
+	}
+	b := &txnBuilder{s: s, cl: cl, locators: map[string]string{}}
+	if err := b.build(cs); err != nil {
+		return err
+	}
+	if len(b.ops) == 0 {
+		return nil
+	}
+	comment := fmt.Sprintf("vtepgw: %s", cs.String())
+	b.ops = append(b.ops, ovsdb.Operation{Op: ovsdb.OperationComment, Comment: &comment})
+	if _, err := ovsdbx.Transact(ctx, cl, b.ops); err != nil {
+		if !cl.Connected() {
+			return fmt.Errorf("%w: %w", s.errDisconnected(), err)
+		}
+		return fmt.Errorf("apply %s: %w", cs.String(), err)
+	}
+	return nil
+}
+
+var errNoLS = errors.New("logical switch not found")
