@@ -107,3 +107,22 @@ func DiffMcast(k MACKey, desired *McastMAC, observed *McastMAC) *McastChange {
 	d.Locators = NormalizeLocators(slices.Clone(d.Locators))
 	return &McastChange{Key: k, Set: &d}
 }
+
+// CleanupChangeset returns the changes that remove the controller's state
+// from a switch: every remote entry deleted and every logical switch's VNI
+// cleared (ovn-controller-vtep's graceful exit).
+func CleanupChangeset(sw Switch) *Changeset {
+	cs := &Changeset{}
+	for _, ls := range sw.LogicalSwitches() {
+		if ls.VNI != nil {
+			cs.LogicalSwitches = append(cs.LogicalSwitches, LogicalSwitchChange{Name: ls.Name})
+		}
+	}
+	for _, k := range sw.Entries(KindUcastRemote) {
+		cs.UcastRemote = append(cs.UcastRemote, UcastChange{Key: k})
+	}
+	for _, k := range sw.Entries(KindMcastRemote) {
+		cs.McastRemote = append(cs.McastRemote, McastChange{Key: k})
+	}
+	return cs
+}

@@ -1,0 +1,375 @@
+package sbsync
+
+import (
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vtepgw/vtepgw/sbsync/sbdb"
+	"github.com/vtepgw/vtepgw/vtep"
+)
+
+// isMAC reports whether s looks like xx:xx:xx:xx:xx:xx.
+func isMAC(s string) bool {
+	if len(s) != 17 {
+		return false
+	}
+	for i := 0; i < 17; i++ {
+		c := s[i]
+		if i%3 == 2 {
+			if c != ':' {
+				return false
+			}
+			continue
+		}
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// portMACs extracts the MACs of Port_Binding.mac entries ("MAC [IP...]");
+// "unknown", "router" and "dynamic" entries carry none.
+func portMACs(entries []string) []string {
+	var macs []string
+	for _, e := range entries {
+		f := strings.Fields(e)
+		if len(f) > 0 && isMAC(f[0]) {
+			macs = append(macs, strings.ToLower(f[0]))
+		}
+	}
+	return macs
+}
+
+// syncPortBinding recomputes what one Port_Binding contributes (MACs and
+// flood IP to its datapath), unbinds it when it is ours but no longer
+// eligible, and marks its binding groups.
+func (s *Southbound) syncPortBinding(b *batch, name string, fdbKeys map[vtep.Key]bool) error {
+	pb := s.pbByName(name)
+	if old, ok := s.pbGroup[name]; ok {
+		b.groups[old] = true
+		delete(s.pbGroup, name)
+	}
+	var nc *contribution
+	if pb != nil {
+		switch pb.Type {
+		case "vtep":
+			ls, ps := pb.Options[optLogSwitch], pb.Options[optPhysSwitch]
+			if ls != "" {
+				s.pbGroup[name] = ls
+				b.groups[ls] = true
+			}
+			if _, local := s.topo[ps]; !local && pb.Chassis != nil && !s.isOurChassis(*pb.Chassis) {
+				// Another gateway's port: its chassis joins the flood set,
+				// and the MACs it learned (FDB) become remote MACs here.
+				nc = s.chassisContribution(pb, s.dpKey(pb.Datapath), false)
+				for _, f := range s.fdbsBy(&sbdb.FDB{DpKey: s.dpKey(pb.Datapath), PortKey: pb.TunnelKey}) {
+					fdbKeys[vtep.Key{Kind: vtep.KindSBFDB, Name: strconv.Itoa(f.DpKey), MAC: f.MAC}] = true
+				}
+			}
+			if pb.Chassis != nil && s.isOurChassis(*pb.Chassis) && !s.eligible(pb) {
+				if err := s.setChassis(b, pb, nil); err != nil {
+					return err
+				}
+			}
+		case "external":
+			// Never published: external ports are reached through their
+			// HA chassis, not the chassis they are bound to.
+		case "patch":
+			// A router port moved or appeared: redirect ports may now
+			// resolve differently.
+			for _, cr := range s.pbsBy(&sbdb.PortBinding{Type: "chassisredirect"}) {
+				if cr.LogicalPort != name && cr.Options["distributed-port"] == name {
+					if err := s.syncPortBinding(b, cr.LogicalPort, fdbKeys); err != nil {
+						return err
+					}
+				}
+			}
+		case "chassisredirect":
+			if pb.Chassis != nil {
+				if dp := s.redirectDatapath(pb); dp != 0 {
+					nc = s.chassisContribution(pb, dp, true)
+				}
+			}
+		default:
+			if pb.Chassis != nil {
+				nc = s.chassisContribution(pb, s.dpKey(pb.Datapath), true)
+			}
+		}
+		if pb.Type != "vtep" && pb.Chassis != nil && s.isOurChassis(*pb.Chassis) {
+			// Only vtep ports belong on a VTEP chassis.
+			if err := s.setChassis(b, pb, nil); err != nil {
+				return err
+			}
+		}
+	}
+	s.setContribution(b, "pb:"+name, nc)
+	return nil
+}
+
+// chassisContribution builds the contribution of a port bound to a chassis.
+func (s *Southbound) chassisContribution(pb *sbdb.PortBinding, dp int, withMACs bool) *contribution {
+	if dp == 0 || pb.Chassis == nil {
+		return nil
+	}
+	ch := s.chassis(*pb.Chassis)
+	if ch == nil {
+		return nil
+	}
+	ip := s.vxlanIP(ch, pb.Encap)
+	if ip == "" {
+		s.stats.NoVXLANEncap++
+		s.logOnce(slog.LevelInfo, "noencap:"+ch.Name, fmt.Sprintf("VTEP tunnel encap on chassis (%s) not found", ch.Name))
+		return nil
+	}
+	c := &contribution{dp: dp, ip: ip, port: pb.LogicalPort}
+	if withMACs {
+		c.macs = portMACs(pb.MAC)
+	}
+	return c
+}
+
+// redirectDatapath resolves a chassisredirect port to the logical switch on
+// the other side of its router port: distributed-port → that router port's
+// patch binding → its peer → the peer's datapath.
+func (s *Southbound) redirectDatapath(cr *sbdb.PortBinding) int {
+	lrp := s.pbByName(cr.Options["distributed-port"])
+	if lrp == nil {
+		return 0
+	}
+	peer := s.pbByName(lrp.Options["peer"])
+	if peer == nil {
+		return 0
+	}
+	return s.dpKey(peer.Datapath)
+}
+
+// setContribution replaces the contribution under id and emits keys for
+// every MAC and flood set it changes.
+func (s *Southbound) setContribution(b *batch, id string, nc *contribution) {
+	old, had := s.contrib[id]
+	if !had && nc == nil {
+		return
+	}
+	if had && nc != nil && old.dp == nc.dp && old.ip == nc.ip && slices.Equal(old.macs, nc.macs) {
+		return
+	}
+	if had {
+		delete(s.contrib, id)
+		for _, mac := range old.macs {
+			if m := s.macIdx[old.dp][mac]; m != nil {
+				delete(m, id)
+				if len(m) == 0 {
+					delete(s.macIdx[old.dp], mac)
+				}
+			}
+			s.emitMAC(b, old.dp, mac)
+		}
+		if f := s.floodIdx[old.dp]; f != nil {
+			if f[old.ip]--; f[old.ip] <= 0 {
+				delete(f, old.ip)
+				s.emitFlood(b, old.dp)
+			}
+		}
+	}
+	if nc == nil {
+		return
+	}
+	s.contrib[id] = *nc
+	if s.macIdx[nc.dp] == nil {
+		s.macIdx[nc.dp] = map[string]map[string]string{}
+	}
+	for _, mac := range nc.macs {
+		m := s.macIdx[nc.dp][mac]
+		if m == nil {
+			m = map[string]string{}
+			s.macIdx[nc.dp][mac] = m
+		}
+		m[id] = nc.ip
+		if len(m) > 1 {
+			first := slices.Min(slices.Collect(maps.Keys(m)))
+			if first != id && len(s.lsByDP[nc.dp]) > 0 {
+				s.logOnce(slog.LevelWarn, "dupmac:"+id+mac, fmt.Sprintf("MAC address (%s) has already been known to be on logical port (%s) in the same logical datapath, so just ignore this logical port (%s)", mac, s.contrib[first].port, nc.port))
+			}
+		}
+		s.emitMAC(b, nc.dp, mac)
+	}
+	if s.floodIdx[nc.dp] == nil {
+		s.floodIdx[nc.dp] = map[string]int{}
+	}
+	if s.floodIdx[nc.dp][nc.ip]++; s.floodIdx[nc.dp][nc.ip] == 1 {
+		s.emitFlood(b, nc.dp)
+	}
+}
+
+func (s *Southbound) emitMAC(b *batch, dp int, mac string) {
+	for _, ls := range s.lsByDP[dp] {
+		b.keys = append(b.keys, vtep.UcastRemoteKey(vtep.MACKey{LS: ls, MAC: mac}))
+	}
+}
+
+func (s *Southbound) emitFlood(b *batch, dp int) {
+	for _, ls := range s.lsByDP[dp] {
+		b.keys = append(b.keys, vtep.McastRemoteKey(vtep.MACKey{LS: ls, MAC: vtep.UnknownDst}))
+	}
+}
+
+// eligible reports whether a vtep Port_Binding names a local physical
+// switch that has its VTEP logical switch bound on some port.
+func (s *Southbound) eligible(pb *sbdb.PortBinding) bool {
+	ps, ok := s.topo[pb.Options[optPhysSwitch]]
+	return ok && slices.Contains(ps.LogicalSwitchNames(), pb.Options[optLogSwitch])
+}
+
+// chassisRef returns the UUID (or, when inserted in this batch, the named
+// UUID) of a local switch's chassis.
+func (s *Southbound) chassisRef(b *batch, ps string) string {
+	if n, ok := b.newCh[ps]; ok {
+		return n
+	}
+	u, _ := s.chassisByName(ps)
+	return u
+}
+
+func (s *Southbound) setChassis(b *batch, pb *sbdb.PortBinding, chassis *string) error {
+	row := &sbdb.PortBinding{UUID: pb.UUID, Chassis: chassis}
+	if err := b.add(b.cl.Where(row).Update(row, &row.Chassis)); err != nil {
+		return fmt.Errorf("set chassis of %s: %w", pb.LogicalPort, err)
+	}
+	return nil
+}
+
+// syncGroup decides the bindings of one VTEP logical switch name: at most
+// one datapath per name across this database's switches, and at most one
+// Port_Binding per (physical switch, logical switch). Ties go to what is
+// already bound (stable across restarts), then to the lowest datapath key
+// and port name (deterministic, unlike the reference's hash order).
+func (s *Southbound) syncGroup(b *batch, sw vtep.Switch, ls string) error {
+	cands := s.pbsBy(&sbdb.PortBinding{Options: map[string]string{optLogSwitch: ls}})
+	var elig []*sbdb.PortBinding
+	for _, pb := range cands {
+		if pb.Type == "vtep" && pb.Options[optLogSwitch] == ls && s.eligible(pb) {
+			elig = append(elig, pb)
+		}
+	}
+	boundHere := func(pb *sbdb.PortBinding) bool {
+		return pb.Chassis != nil && s.isOurChassis(*pb.Chassis)
+	}
+	// The datapath: the lowest key among those already bound here, else
+	// the lowest key overall.
+	dp, boundDP := 0, 0
+	for _, pb := range elig {
+		k := s.dpKey(pb.Datapath)
+		if k == 0 {
+			continue
+		}
+		if dp == 0 || k < dp {
+			dp = k
+		}
+		if boundHere(pb) && (boundDP == 0 || k < boundDP) {
+			boundDP = k
+		}
+	}
+	if boundDP != 0 {
+		dp = boundDP
+	}
+	winners := map[string]*sbdb.PortBinding{} // physical switch → port
+	for _, pb := range elig {
+		ps := pb.Options[optPhysSwitch]
+		if k := s.dpKey(pb.Datapath); k != dp {
+			s.stats.Conflicts++
+			s.logOnce(slog.LevelWarn, "conflict:"+pb.LogicalPort, fmt.Sprintf("logical switch (%s), on vtep gateway chassis (%s) has already been associated with logical datapath (with tunnel key %d), ignore logical port (%s) which belongs to logical datapath (with tunnel key %d)", ls, ps, dp, pb.LogicalPort, k))
+			continue
+		}
+		if w := winners[ps]; w == nil || boundHere(pb) && !boundHere(w) {
+			winners[ps] = pb
+		}
+	}
+	for _, pb := range elig {
+		ps := pb.Options[optPhysSwitch]
+		w := winners[ps]
+		if w != nil && w != pb && s.dpKey(pb.Datapath) == dp {
+			s.stats.Conflicts++
+			s.logOnce(slog.LevelWarn, "conflict:"+pb.LogicalPort, fmt.Sprintf("logical switch (%s), on vtep gateway chassis (%s) has already been associated with logical port (%s), ignore logical port (%s)", ls, ps, w.LogicalPort, pb.LogicalPort))
+		}
+		if w == pb {
+			delete(s.logged, "conflict:"+pb.LogicalPort)
+			ref := s.chassisRef(b, ps)
+			if ref == "" {
+				continue // chassis could not be registered
+			}
+			if pb.Chassis == nil || *pb.Chassis != ref {
+				s.log.Info(fmt.Sprintf("bind logical port (%s) to vtep gateway chassis (%s)", pb.LogicalPort, ps))
+				if err := s.setChassis(b, pb, &ref); err != nil {
+					return err
+				}
+			} else if pb.Up != nil && !*pb.Up && s.programmed(sw, ls, dp) {
+				t := true
+				row := &sbdb.PortBinding{UUID: pb.UUID, Up: &t}
+				if err := b.add(b.cl.Where(row).Update(row, &row.Up)); err != nil {
+					return fmt.Errorf("set up of %s: %w", pb.LogicalPort, err)
+				}
+			}
+			continue
+		}
+		if boundHere(pb) {
+			if err := s.setChassis(b, pb, nil); err != nil {
+				return err
+			}
+		}
+	}
+	// Our binding for learned MACs: the lowest-named winner.
+	var own *ownBinding
+	for _, ps := range slices.Sorted(maps.Keys(winners)) {
+		w := winners[ps]
+		if own == nil || w.LogicalPort < own.pb {
+			own = &ownBinding{pb: w.LogicalPort, dp: dp, portKey: w.TunnelKey}
+		}
+	}
+	s.setAttach(b, ls, dp, len(winners) > 0)
+	if own != nil {
+		s.own[ls] = *own
+	} else {
+		delete(s.own, ls)
+	}
+	return nil
+}
+
+// programmed reports whether the switch already carries the datapath's VNI
+// for ls: then the binding is up.
+func (s *Southbound) programmed(sw vtep.Switch, ls string, dp int) bool {
+	l, ok := sw.LogicalSwitch(ls)
+	return ok && l.VNI != nil && *l.VNI == dp
+}
+
+// setAttach records which datapath a VTEP logical switch is attached to and
+// emits keys for everything that moves with it.
+func (s *Southbound) setAttach(b *batch, ls string, dp int, attached bool) {
+	old, had := s.attach[ls]
+	if had == attached && old == dp {
+		return
+	}
+	b.keys = append(b.keys, vtep.LogicalSwitchKey(ls), vtep.McastRemoteKey(vtep.MACKey{LS: ls, MAC: vtep.UnknownDst}))
+	if had {
+		s.lsByDP[old] = slices.DeleteFunc(s.lsByDP[old], func(x string) bool { return x == ls })
+		if len(s.lsByDP[old]) == 0 {
+			delete(s.lsByDP, old)
+		}
+		for mac := range s.macIdx[old] {
+			b.keys = append(b.keys, vtep.UcastRemoteKey(vtep.MACKey{LS: ls, MAC: mac}))
+		}
+		delete(s.attach, ls)
+	}
+	if attached {
+		s.attach[ls] = dp
+		s.lsByDP[dp] = append(s.lsByDP[dp], ls)
+		for mac := range s.macIdx[dp] {
+			b.keys = append(b.keys, vtep.UcastRemoteKey(vtep.MACKey{LS: ls, MAC: mac}))
+		}
+		s.log.Info("logical switch attached", "ls", ls, "vni", dp)
+	}
+}

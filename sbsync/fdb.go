@@ -1,0 +1,165 @@
+package sbsync
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+
+	"github.com/ovn-org/libovsdb/model"
+	"github.com/ovn-org/libovsdb/ovsdb"
+
+	"github.com/vtepgw/vtepgw/sbsync/sbdb"
+	"github.com/vtepgw/vtepgw/vtep"
+)
+
+func (s *Southbound) fdbsBy(probe *sbdb.FDB) []*sbdb.FDB {
+	t := s.c.table("FDB")
+	if t == nil {
+		return nil
+	}
+	rows, err := t.RowsByModels([]model.Model{probe})
+	if err != nil {
+		return nil
+	}
+	out := make([]*sbdb.FDB, 0, len(rows))
+	for _, m := range rows {
+		f := m.(*sbdb.FDB)
+		if (probe.MAC == "" || f.MAC == probe.MAC) && f.DpKey == probe.DpKey && (probe.PortKey == 0 || f.PortKey == probe.PortKey) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// fdbRow returns the FDB row for (mac, dp), unique in SB.
+func (s *Southbound) fdbRow(mac string, dp int) *sbdb.FDB {
+	t := s.c.table("FDB")
+	if t == nil {
+		return nil
+	}
+	_, m, err := t.RowByModel(&sbdb.FDB{MAC: mac, DpKey: dp})
+	if err != nil || m == nil {
+		return nil
+	}
+	return m.(*sbdb.FDB)
+}
+
+// syncFDBKey handles an FDB row change (KindSBFDB) or a switch-learned MAC
+// change (KindUcastLocal).
+func (s *Southbound) syncFDBKey(b *batch, sw vtep.Switch, k vtep.Key) error {
+	switch k.Kind {
+	case vtep.KindSBFDB:
+		dp, err := strconv.Atoi(k.Name)
+		if err != nil {
+			return nil
+		}
+		s.syncRemoteFDB(b, dp, k.MAC)
+		// Ours, deleted or changed by someone else: write it back while the
+		// switch still has the MAC.
+		for _, ls := range s.lsByDP[dp] {
+			if err := s.syncLocalMAC(b, sw, vtep.MACKey{LS: ls, MAC: k.MAC}); err != nil {
+				return err
+			}
+		}
+	case vtep.KindUcastLocal:
+		return s.syncLocalMAC(b, sw, k.MACKey())
+	}
+	return nil
+}
+
+// syncRemoteFDB turns an FDB row learned by another VTEP gateway into a
+// remote MAC behind that gateway's tunnel IP.
+func (s *Southbound) syncRemoteFDB(b *batch, dp int, mac string) {
+	id := "fdb:" + strconv.Itoa(dp) + "/" + mac
+	var nc *contribution
+	if f := s.fdbRow(mac, dp); f != nil {
+		if dpu := s.dpUUID(dp); dpu != "" {
+			if pb := s.pbAt(dpu, f.PortKey); pb != nil && pb.Type == "vtep" && pb.Chassis != nil && !s.isOurChassis(*pb.Chassis) {
+				if _, local := s.topo[pb.Options[optPhysSwitch]]; !local {
+					if c := s.chassisContribution(pb, dp, false); c != nil {
+						c.macs = []string{f.MAC}
+						nc = c
+					}
+				}
+			}
+		}
+	}
+	s.setContribution(b, id, nc)
+}
+
+func (s *Southbound) pbAt(datapath string, key int) *sbdb.PortBinding {
+	t := s.c.table("Port_Binding")
+	if t == nil {
+		return nil
+	}
+	_, m, err := t.RowByModel(&sbdb.PortBinding{Datapath: datapath, TunnelKey: key})
+	if err != nil || m == nil {
+		return nil
+	}
+	return m.(*sbdb.PortBinding)
+}
+
+// syncLocalMAC makes SB FDB match one switch-learned MAC: present on the
+// switch → an FDB row on our Port_Binding (taking it over from another
+// port when the MAC moved here); gone → our row is removed.
+func (s *Southbound) syncLocalMAC(b *batch, sw vtep.Switch, k vtep.MACKey) error {
+	key := k.String()
+	if b.fdbSeen[key] {
+		return nil
+	}
+	b.fdbSeen[key] = true
+	own, bound := s.own[k.LS]
+	if !bound {
+		if _, learned := sw.UcastLocal(k); learned {
+			s.logOnce(slog.LevelError, "nopb:"+k.LS, fmt.Sprintf("Cannot find port_binding for dynamically learned MAC %s in logical_switch %s", k.MAC, k.LS))
+		}
+		return nil
+	}
+	_, learned := sw.UcastLocal(k)
+	row := s.fdbRow(k.MAC, own.dp)
+	switch {
+	case learned && row == nil:
+		b.fdbOps[len(b.ops)] = vtep.Key{Kind: vtep.KindUcastLocal, Name: k.LS, MAC: k.MAC}
+		b.ops = append(b.ops, s.fdbInsert(k.MAC, own))
+	case learned && row.PortKey != own.portKey:
+		s.log.Info("MAC moved to the VTEP", "mac", k.MAC, "ls", k.LS, "from_port_key", row.PortKey, "to_port", own.pb)
+		upd := &sbdb.FDB{UUID: row.UUID, PortKey: own.portKey}
+		if err := b.add(b.cl.Where(upd).Update(upd, &upd.PortKey)); err != nil {
+			return fmt.Errorf("move FDB %s: %w", k.MAC, err)
+		}
+	case !learned && row != nil && row.PortKey == own.portKey:
+		if err := b.add(b.cl.Where(&sbdb.FDB{UUID: row.UUID}).Delete()); err != nil {
+			return fmt.Errorf("delete FDB %s: %w", k.MAC, err)
+		}
+	}
+	return nil
+}
+
+// fdbInsert builds the insert by hand so it can set timestamp where the
+// server has it (newer schemas): INT64_MAX keeps northd's FDB aging away
+// from MACs the switch owns, as ovn-controller-vtep does.
+func (s *Southbound) fdbInsert(mac string, own ownBinding) ovsdb.Operation {
+	row := ovsdb.Row{"mac": mac, "dp_key": own.dp, "port_key": own.portKey}
+	if s.c.fdbHasTimestamp() {
+		row["timestamp"] = math.MaxInt64
+	}
+	return ovsdb.Operation{Op: ovsdb.OperationInsert, Table: "FDB", Row: row}
+}
+
+// resyncLocalMACs checks every learned MAC and every FDB row of our ports.
+func (s *Southbound) resyncLocalMACs(b *batch, sw vtep.Switch) error {
+	for _, k := range sw.Entries(vtep.KindUcastLocal) {
+		if err := s.syncLocalMAC(b, sw, k); err != nil {
+			return err
+		}
+	}
+	for ls, own := range s.own {
+		for _, f := range s.fdbsBy(&sbdb.FDB{DpKey: own.dp, PortKey: own.portKey}) {
+			if err := s.syncLocalMAC(b, sw, vtep.MACKey{LS: ls, MAC: f.MAC}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
