@@ -31,6 +31,8 @@ type features struct {
 	lsExt bool
 	// globalExt: Global has other_config (≥ 1.7.0).
 	globalExt bool
+	// plExt: Physical_Locator has tunnel_key (≥ 1.5.0).
+	plExt bool
 }
 
 func detectFeatures(s ovsdb.DatabaseSchema) features {
@@ -45,6 +47,7 @@ func detectFeatures(s ovsdb.DatabaseSchema) features {
 	return features{
 		lsExt:     has(tLS, "replication_mode") && has(tLS, "other_config"),
 		globalExt: has(tGlobal, "other_config"),
+		plExt:     has(tLocator, "tunnel_key"),
 	}
 }
 
@@ -60,8 +63,12 @@ func (f features) model() (model.ClientDBModel, error) {
 		tMMR:     &vtepdb.McastMacsRemote{},
 		tUML:     &vtepdb.UcastMacsLocal{},
 		tMML:     &vtepdb.McastMacsLocal{},
-		tLocator: &vtepdb.PhysicalLocator{},
-		tLocSet:  &vtepdb.PhysicalLocatorSet{},
+		tLocSet: &vtepdb.PhysicalLocatorSet{},
+	}
+	if f.plExt {
+		m[tLocator] = &vtepdb.PhysicalLocatorExt{}
+	} else {
+		m[tLocator] = &vtepdb.PhysicalLocator{}
 	}
 	if f.lsExt {
 		m[tLS] = &vtepdb.LogicalSwitchExt{}
@@ -117,4 +124,23 @@ func sortedKeys[M ~map[K]V, K ~string | ~int, V any](m M) []K {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+// plRow reads a Physical_Locator row of either model variant.
+func plRow(m model.Model) (uuid, ip, encap string, key *int) {
+	switch r := m.(type) {
+	case *vtepdb.PhysicalLocator:
+		return r.UUID, r.DstIP, r.EncapsulationType, nil
+	case *vtepdb.PhysicalLocatorExt:
+		return r.UUID, r.DstIP, r.EncapsulationType, r.TunnelKey
+	}
+	return "", "", "", nil
+}
+
+// locatorModel returns a Physical_Locator model of the server's variant.
+func (f features) locatorModel(uuid, ip string) model.Model {
+	if f.plExt {
+		return &vtepdb.PhysicalLocatorExt{UUID: uuid, DstIP: ip, EncapsulationType: encapVXLAN}
+	}
+	return &vtepdb.PhysicalLocator{UUID: uuid, DstIP: ip, EncapsulationType: encapVXLAN}
 }

@@ -272,7 +272,8 @@ func (s *session) locatorIP(uuid string) string {
 		return ""
 	}
 	if m := t.Row(uuid); m != nil {
-		return m.(*vtepdb.PhysicalLocator).DstIP
+		_, ip, _, _ := plRow(m)
+		return ip
 	}
 	return ""
 }

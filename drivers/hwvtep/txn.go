@@ -44,20 +44,24 @@ func (b *txnBuilder) locator(ip string) (string, error) {
 		return ref, nil
 	}
 	if t := b.s.table(tLocator); t != nil {
-		rows, err := t.RowsByModels([]model.Model{&vtepdb.PhysicalLocator{DstIP: ip}})
+		rows, err := t.RowsByModels([]model.Model{b.s.features().locatorModel("", ip)})
 		if err == nil {
+			// Prefer the per-logical-switch-key model's locator (no key).
+			best := ""
 			for _, u := range sortedKeys(rows) {
-				pl := rows[u].(*vtepdb.PhysicalLocator)
-				if pl.DstIP == ip && pl.EncapsulationType == encapVXLAN {
-					b.locators[ip] = u
-					return u, nil
+				_, dst, encap, key := plRow(rows[u])
+				if dst == ip && encap == encapVXLAN && (best == "" || key == nil) {
+					best = u
 				}
+			}
+			if best != "" {
+				b.locators[ip] = best
+				return best, nil
 			}
 		}
 	}
 	name := b.newName("loc")
-	pl := &vtepdb.PhysicalLocator{UUID: name, DstIP: ip, EncapsulationType: encapVXLAN}
-	if err := b.add(b.cl.Create(pl)); err != nil {
+	if err := b.add(b.cl.Create(b.s.features().locatorModel(name, ip))); err != nil {
 		return "", fmt.Errorf("insert locator %s: %w", ip, err)
 	}
 	b.locators[ip] = name

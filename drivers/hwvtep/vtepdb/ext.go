@@ -22,3 +22,14 @@ type GlobalExt struct {
 	Switches    []string          `ovsdb:"switches"`
 	OtherConfig map[string]string `ovsdb:"other_config"`
 }
+
+// PhysicalLocatorExt is Physical_Locator as of schema 1.5.0, which added
+// tunnel_key and made it part of the unique index. libovsdb's cache indexes
+// by the server's schema, so the model must have the column when the server
+// does.
+type PhysicalLocatorExt struct {
+	UUID              string `ovsdb:"_uuid"`
+	DstIP             string `ovsdb:"dst_ip"`
+	EncapsulationType string `ovsdb:"encapsulation_type"`
+	TunnelKey         *int   `ovsdb:"tunnel_key"`
+}

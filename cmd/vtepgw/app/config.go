@@ -1,0 +1,261 @@
+package app
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/vtepgw/vtepgw/drivers"
+	"github.com/vtepgw/vtepgw/internal/ovsdbx"
+)
+
+// SwitchConfig is one switch connection.
+type SwitchConfig struct {
+	// Name identifies the connection in logs, status and metrics.
+	Name string `mapstructure:"name"`
+	// Driver is a registered driver name (default hwvtep).
+	Driver string `mapstructure:"driver"`
+	// Endpoints are the driver's remotes (hwvtep: ovsdb remotes).
+	Endpoints []string `mapstructure:"endpoints"`
+	// Settings are driver-specific options.
+	Settings map[string]any `mapstructure:"settings"`
+}
+
+// Config is a validated, immutable configuration snapshot.
+type Config struct {
+	OVNSBDB       []string       `mapstructure:"ovnsb-db"`
+	VTEPDB        []string       `mapstructure:"vtep-db"`
+	Switches      []SwitchConfig `mapstructure:"switches"`
+	LogLevel      string         `mapstructure:"log-level"`
+	LogFormat     string         `mapstructure:"log-format"`
+	LogFile       string         `mapstructure:"log-file"`
+	Pidfile       string         `mapstructure:"pidfile"`
+	Unixctl       string         `mapstructure:"unixctl"`
+	MetricsAddr   string         `mapstructure:"metrics-addr"`
+	PrivateKey    string         `mapstructure:"private-key"`
+	Certificate   string         `mapstructure:"certificate"`
+	CACert        string         `mapstructure:"ca-cert"`
+	NorthdVersion string         `mapstructure:"northd-version"`
+	// SBProbeInterval is the SB inactivity probe unless the switch sets
+	// ovn-remote-probe-interval.
+	SBProbeInterval time.Duration `mapstructure:"sb-probe-interval"`
+
+	tls *tls.Config
+}
+
+// defaults are written into viper so env-only keys decode too.
+var defaults = map[string]any{
+	"ovnsb-db":          []string{},
+	"vtep-db":           []string{},
+	"switches":          []map[string]any{},
+	"log-level":         "info",
+	"log-format":        "text",
+	"log-file":          "",
+	"pidfile":           "",
+	"unixctl":           "",
+	"metrics-addr":      "",
+	"private-key":       "",
+	"certificate":       "",
+	"ca-cert":           "",
+	"northd-version":    "",
+	"sb-probe-interval": "5s",
+}
+
+func rundir() string {
+	for _, e := range []string{"OVN_RUNDIR", "OVS_RUNDIR"} {
+		if v := os.Getenv(e); v != "" {
+			return v
+		}
+	}
+	return "/var/run/ovn"
+}
+
+func ovsRundir() string {
+	if v := os.Getenv("OVS_RUNDIR"); v != "" {
+		return v
+	}
+	return "/var/run/openvswitch"
+}
+
+func logdir() string {
+	for _, e := range []string{"OVN_LOGDIR", "OVS_LOGDIR"} {
+		if v := os.Getenv(e); v != "" {
+			return v
+		}
+	}
+	return "/var/log/ovn"
+}
+
+// newFlagSet declares the command line. OVS-style optional values
+// (--pidfile, --log-file) use NoOptDefVal "-" to mean "the default path".
+func newFlagSet() *pflag.FlagSet {
+	fs := pflag.NewFlagSet("vtepgw", pflag.ContinueOnError)
+	fs.StringArray("vtep-db", nil, "hardware_vtep database remote (tcp:IP:PORT, ssl:IP:PORT, unix:PATH); repeatable")
+	fs.String("ovnsb-db", "", "OVN southbound database remote; comma-separated for a cluster")
+	fs.String("config", "", "YAML configuration file")
+	fs.String("pidfile", "", "write the process ID to FILE (default <rundir>/vtepgw.pid)")
+	fs.Lookup("pidfile").NoOptDefVal = "-"
+	fs.String("log-file", "", "log to FILE as well (default <logdir>/vtepgw.log)")
+	fs.Lookup("log-file").NoOptDefVal = "-"
+	fs.String("unixctl", "", "control socket (default <rundir>/vtepgw.<pid>.ctl)")
+	fs.String("private-key", "", "SSL private key file")
+	fs.String("certificate", "", "SSL certificate file")
+	fs.String("ca-cert", "", "SSL CA certificate file")
+	fs.String("metrics-addr", "", "serve Prometheus /metrics on HOST:PORT")
+	fs.String("log-level", "", "debug, info, warn or error")
+	fs.String("log-format", "", "text or json")
+	fs.String("northd-version", "", "northd internal version to pin when ovn-match-northd-version is set")
+	fs.Bool("check-config", false, "validate the configuration and exit")
+	fs.BoolP("version", "V", false, "print the version and exit")
+	fs.StringSliceP("verbose", "v", nil, "OVS-style log settings (accepted for compatibility: -vconsole:off, -vdbg, -vinfo)")
+	fs.Bool("detach", false, "run in the background")
+	fs.Bool("no-chdir", false, "accepted for compatibility")
+	fs.Bool("monitor", false, "accepted for compatibility")
+	return fs
+}
+
+// load builds a Config from flags, environment (VTEPGW_*) and file.
+func load(fs *pflag.FlagSet) (*Config, error) {
+	v := viper.New()
+	for k, d := range defaults {
+		v.SetDefault(k, d)
+	}
+	v.SetEnvPrefix("VTEPGW")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_", ".", "_"))
+	v.AutomaticEnv()
+	if f, _ := fs.GetString("config"); f != "" {
+		v.SetConfigFile(f)
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("read config %s: %w", f, err)
+		}
+	}
+	for _, name := range []string{"ovnsb-db", "pidfile", "log-file", "unixctl", "private-key", "certificate", "ca-cert", "metrics-addr", "log-level", "log-format", "northd-version"} {
+		if fl := fs.Lookup(name); fl != nil && fl.Changed {
+			v.Set(name, fl.Value.String())
+		}
+	}
+	if fl := fs.Lookup("vtep-db"); fl.Changed {
+		dbs, _ := fs.GetStringArray("vtep-db")
+		v.Set("vtep-db", dbs)
+	}
+	var c Config
+	if err := v.UnmarshalExact(&c, viperDecodeHook()); err != nil {
+		return nil, fmt.Errorf("decode configuration: %w", err)
+	}
+	if err := c.finish(fs); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// finish fills OVS-style defaults and validates. Every problem is reported.
+func (c *Config) finish(fs *pflag.FlagSet) error {
+	var errs []error
+	c.OVNSBDB = splitRemotes(c.OVNSBDB)
+	if len(c.OVNSBDB) == 0 {
+		if env := os.Getenv("OVN_SB_DB"); env != "" {
+			c.OVNSBDB = splitRemotes([]string{env})
+		} else {
+			c.OVNSBDB = []string{"unix:" + filepath.Join(rundir(), "ovnsb_db.sock")}
+		}
+	}
+	for _, r := range c.OVNSBDB {
+		if err := ovsdbx.ValidateRemote(r); err != nil {
+			errs = append(errs, fmt.Errorf("ovnsb-db: %w", err))
+		}
+	}
+	for _, r := range c.VTEPDB {
+		c.Switches = append(c.Switches, SwitchConfig{Name: r, Driver: "hwvtep", Endpoints: []string{r}})
+	}
+	if len(c.Switches) == 0 {
+		def := "unix:" + filepath.Join(ovsRundir(), "db.sock")
+		c.Switches = []SwitchConfig{{Name: def, Driver: "hwvtep", Endpoints: []string{def}}}
+	}
+	seen := map[string]bool{}
+	for i := range c.Switches {
+		sw := &c.Switches[i]
+		if sw.Driver == "" {
+			sw.Driver = "hwvtep"
+		}
+		if sw.Name == "" && len(sw.Endpoints) > 0 {
+			sw.Name = sw.Endpoints[0]
+		}
+		if sw.Name == "" {
+			errs = append(errs, fmt.Errorf("switches[%d]: needs a name or an endpoint", i))
+			continue
+		}
+		if seen[sw.Name] {
+			errs = append(errs, fmt.Errorf("switches[%d]: duplicate name %q", i, sw.Name))
+		}
+		seen[sw.Name] = true
+		if _, err := drivers.NewConnector(sw.Driver, drivers.Params{Name: sw.Name, Endpoints: sw.Endpoints, Settings: sw.Settings}); err != nil {
+			errs = append(errs, fmt.Errorf("switches[%d] (%s): %w", i, sw.Name, err))
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log-level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("log-format %q: want text or json", c.LogFormat))
+	}
+	if c.Pidfile == "-" {
+		c.Pidfile = filepath.Join(rundir(), "vtepgw.pid")
+	} else if c.Pidfile != "" && !filepath.IsAbs(c.Pidfile) {
+		c.Pidfile = filepath.Join(rundir(), c.Pidfile)
+	}
+	if c.LogFile == "-" {
+		c.LogFile = filepath.Join(logdir(), "vtepgw.log")
+	}
+	if c.SBProbeInterval < 0 {
+		errs = append(errs, fmt.Errorf("sb-probe-interval must not be negative"))
+	}
+	if c.PrivateKey != "" || c.Certificate != "" || c.CACert != "" {
+		t, err := loadTLS(c.PrivateKey, c.Certificate, c.CACert)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.tls = t
+	}
+	return errors.Join(errs...)
+}
+
+func splitRemotes(in []string) []string {
+	var out []string
+	for _, s := range in {
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func loadTLS(key, cert, ca string) (*tls.Config, error) {
+	if key == "" || cert == "" || ca == "" {
+		return nil, errors.New("ssl: --private-key, --certificate and --ca-cert go together")
+	}
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		return nil, fmt.Errorf("ssl: load key pair: %w", err)
+	}
+	pem, err := os.ReadFile(ca)
+	if err != nil {
+		return nil, fmt.Errorf("ssl: read CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ssl: no certificates in %s", ca)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}

@@ -1,0 +1,6 @@
+// Package all links every in-tree driver into a binary.
+package all
+
+import (
+	_ "github.com/vtepgw/vtepgw/drivers/hwvtep" // hardware_vtep OVSDB
+)
