@@ -57,12 +57,12 @@ func probeModel() (model.ClientDBModel, error) {
 
 func (f features) model() (model.ClientDBModel, error) {
 	m := map[string]model.Model{
-		tPS:      &vtepdb.PhysicalSwitch{},
-		tPort:    &vtepdb.PhysicalPort{},
-		tUMR:     &vtepdb.UcastMacsRemote{},
-		tMMR:     &vtepdb.McastMacsRemote{},
-		tUML:     &vtepdb.UcastMacsLocal{},
-		tMML:     &vtepdb.McastMacsLocal{},
+		tPS:     &vtepdb.PhysicalSwitch{},
+		tPort:   &vtepdb.PhysicalPort{},
+		tUMR:    &vtepdb.UcastMacsRemote{},
+		tMMR:    &vtepdb.McastMacsRemote{},
+		tUML:    &vtepdb.UcastMacsLocal{},
+		tMML:    &vtepdb.McastMacsLocal{},
 		tLocSet: &vtepdb.PhysicalLocatorSet{},
 	}
 	if f.plExt {

@@ -536,4 +536,3 @@ func writePidfile(path string) (func(), error) {
 		}
 	}, nil
 }
-
