@@ -92,6 +92,11 @@ func DiffMcast(k MACKey, desired *McastMAC, observed *McastMAC) *McastChange {
 	if desired != nil && len(desired.Locators) == 0 {
 		desired = nil
 	}
+	if desired != nil {
+		d := *desired
+		d.Locators = NormalizeLocators(slices.Clone(d.Locators))
+		desired = &d
+	}
 	switch {
 	case desired == nil && observed == nil:
 		return nil
@@ -104,7 +109,6 @@ func DiffMcast(k MACKey, desired *McastMAC, observed *McastMAC) *McastChange {
 	d := *desired
 	d.MACKey = k
 	d.Duplicates = 0
-	d.Locators = NormalizeLocators(slices.Clone(d.Locators))
 	return &McastChange{Key: k, Set: &d}
 }
 

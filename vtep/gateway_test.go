@@ -1,0 +1,182 @@
+package vtep_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vtepgw/vtepgw/vtep"
+	"github.com/vtepgw/vtepgw/vtep/vteptest"
+)
+
+func startGateway(t *testing.T, sw *vteptest.Switch, sb *vteptest.Southbound) (*vtep.Gateway, *batchLog) {
+	t.Helper()
+	bl := &batchLog{}
+	g := vtep.NewGateway(sw, sb, vtep.GatewayOptions{Name: "t", OnBatch: bl.add})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run returned %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("Run did not return after cancel")
+		}
+	})
+	return g, bl
+}
+
+type batchLog struct {
+	mu sync.Mutex
+	bs []vtep.BatchStats
+}
+
+func (b *batchLog) add(s vtep.BatchStats) {
+	b.mu.Lock()
+	b.bs = append(b.bs, s)
+	b.mu.Unlock()
+}
+
+func (b *batchLog) len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.bs)
+}
+
+func waitFor(t *testing.T, what string, fn func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !fn() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func TestGatewayConvergesAndIsIdempotent(t *testing.T) {
+	sw := vteptest.NewSwitch("ls0", "ls1")
+	sb := vteptest.NewSouthbound()
+	mk := vtep.MACKey{LS: "ls0", MAC: "00:00:00:00:00:01"}
+	sb.VNI["ls0"] = 7
+	sb.Ucast[mk] = "10.0.0.1"
+	sb.Flood["ls0"] = []string{"10.0.0.2", "10.0.0.1"}
+	g, bl := startGateway(t, sw, sb)
+	g.Resync()
+	waitFor(t, "convergence", func() bool { _, ok := sw.UcastRemote(mk); return ok && sw.Applies() == 1 })
+
+	if ls, _ := sw.LogicalSwitch("ls0"); ls.VNI == nil || *ls.VNI != 7 || ls.ReplicationMode != vtep.ReplicationSourceNode {
+		t.Fatalf("ls0 = %+v, want VNI 7 source_node", ls)
+	}
+	if m, _ := sw.McastRemote(vtep.MACKey{LS: "ls0", MAC: vtep.UnknownDst}); len(m.Locators) != 2 || m.Locators[0] != "10.0.0.1" {
+		t.Fatalf("flood = %+v, want sorted [10.0.0.1 10.0.0.2]", m)
+	}
+	if ls, _ := sw.LogicalSwitch("ls1"); ls.VNI != nil {
+		t.Fatalf("ls1 got VNI %d; the fake wants none", *ls.VNI)
+	}
+	// Everything again: nothing to write.
+	n := bl.len()
+	g.Resync()
+	g.Enqueue(vtep.UcastRemoteKey(mk))
+	waitFor(t, "second batch", func() bool { return bl.len() > n })
+	if got := sw.Applies(); got != 1 {
+		t.Fatalf("applies after an unchanged resync = %d, want 1: %+v", got, sw.Applied[1])
+	}
+}
+
+func TestGatewayOneApplyPerBatch(t *testing.T) {
+	sw := vteptest.NewSwitch("ls0")
+	sb := vteptest.NewSouthbound()
+	sb.VNI["ls0"] = 1
+	g, _ := startGateway(t, sw, sb)
+	var keys []vtep.Key
+	for i := range 500 {
+		mk := vtep.MACKey{LS: "ls0", MAC: macN(i)}
+		sb.Set(func(f *vteptest.Southbound) { f.Ucast[mk] = "10.0.0.1" })
+		keys = append(keys, vtep.UcastRemoteKey(mk))
+	}
+	for _, k := range keys {
+		g.Enqueue(k)
+	}
+	waitFor(t, "500 MACs", func() bool { return len(sw.Entries(vtep.KindUcastRemote)) == 500 })
+	if got := sw.Applies(); got != 1 {
+		t.Fatalf("500 keys enqueued together took %d applies, want 1", got)
+	}
+}
+
+func TestGatewayRetriesFailures(t *testing.T) {
+	sw := vteptest.NewSwitch("ls0")
+	sw.FailApply = 2
+	sb := vteptest.NewSouthbound()
+	sb.FailNext = 1
+	sb.PanicNext = true
+	mk := vtep.MACKey{LS: "ls0", MAC: "00:00:00:00:00:01"}
+	sb.Ucast[mk] = "10.0.0.1"
+	gw, _ := startGateway(t, sw, sb)
+	gw.Enqueue(vtep.UcastRemoteKey(mk))
+	waitFor(t, "retry to succeed", func() bool { _, ok := sw.UcastRemote(mk); return ok })
+	sb.Set(func(f *vteptest.Southbound) {
+		if f.PanicNext || f.FailNext > 0 {
+			t.Errorf("faults not consumed: panic=%v fail=%d", f.PanicNext, f.FailNext)
+		}
+	})
+}
+
+func TestGatewayResyncSweepsStrayEntries(t *testing.T) {
+	sw := vteptest.NewSwitch("ls0")
+	stray := vtep.MACKey{LS: "ls0", MAC: "00:00:00:00:00:99"}
+	sw.Ucast[stray] = vtep.UcastMAC{MACKey: stray, Locator: "10.9.9.9"}
+	sw.Mcast[vtep.MACKey{LS: "ls0", MAC: "01:00:5e:00:00:01"}] = vtep.McastMAC{Locators: []string{"10.9.9.9"}}
+	sb := vteptest.NewSouthbound()
+	g, _ := startGateway(t, sw, sb)
+	g.Resync()
+	waitFor(t, "sweep", func() bool {
+		return len(sw.Entries(vtep.KindUcastRemote)) == 0 && len(sw.Entries(vtep.KindMcastRemote)) == 0
+	})
+}
+
+func TestGatewayHoldsKeysWhileNotReady(t *testing.T) {
+	sw := vteptest.NewSwitch("ls0")
+	sb := vteptest.NewSouthbound()
+	sb.NotReady = true
+	mk := vtep.MACKey{LS: "ls0", MAC: "00:00:00:00:00:01"}
+	sb.Ucast[mk] = "10.0.0.1"
+	g, _ := startGateway(t, sw, sb)
+	g.Enqueue(vtep.UcastRemoteKey(mk))
+	time.Sleep(100 * time.Millisecond)
+	if sw.Applies() != 0 {
+		t.Fatal("applied while the southbound was not ready")
+	}
+	sb.Set(func(f *vteptest.Southbound) { f.NotReady = false })
+	waitFor(t, "held key to be applied", func() bool { _, ok := sw.UcastRemote(mk); return ok })
+}
+
+func TestCleanupChangeset(t *testing.T) {
+	sw := vteptest.NewSwitch("ls0", "ls1")
+	v := 3
+	sw.LSes["ls0"] = vtep.LogicalSwitch{Name: "ls0", VNI: &v}
+	mk := vtep.MACKey{LS: "ls0", MAC: "00:00:00:00:00:01"}
+	sw.Ucast[mk] = vtep.UcastMAC{MACKey: mk, Locator: "10.0.0.1"}
+	cs := vtep.CleanupChangeset(sw)
+	if len(cs.LogicalSwitches) != 1 || cs.LogicalSwitches[0].VNI != nil || len(cs.UcastRemote) != 1 || cs.UcastRemote[0].Set != nil {
+		t.Fatalf("cleanup = %+v", cs)
+	}
+	if err := sw.Apply(context.Background(), cs); err != nil || len(sw.Entries(vtep.KindUcastRemote)) != 0 {
+		t.Fatalf("apply cleanup: %v", err)
+	}
+	sw.FailApply = 1
+	if err := sw.Apply(context.Background(), cs); !errors.Is(err, vteptest.ErrInjected) {
+		t.Fatalf("fault hook: %v", err)
+	}
+}
+
+func macN(i int) string {
+	return fmt.Sprintf("02:00:00:00:%02x:%02x", i>>8&0xff, i&0xff)
+}
