@@ -1,0 +1,42 @@
+package sbsync
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestPortMACs(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want []string
+	}{
+		{[]string{"00:00:00:00:00:01"}, []string{"00:00:00:00:00:01"}},
+		{[]string{"F0:AB:CD:EF:01:04 192.168.0.1"}, []string{"f0:ab:cd:ef:01:04"}},
+		{[]string{"f0:ab:cd:ef:01:04 192.168.0.1", "f0:ab:cd:ef:01:05 192.168.0.2"}, []string{"f0:ab:cd:ef:01:04", "f0:ab:cd:ef:01:05"}},
+		{[]string{"unknown"}, nil},
+		{[]string{"router"}, nil},
+		{[]string{"dynamic"}, nil},
+		{[]string{""}, nil},
+		{[]string{"00:00:00:00:00:0g"}, nil},
+		{[]string{"00-00-00-00-00-01"}, nil},
+	}
+	for _, tc := range tests {
+		if got := portMACs(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("portMACs(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func FuzzPortMACs(f *testing.F) {
+	for _, s := range []string{"00:00:00:00:00:01 10.0.0.1", "unknown", "AA:BB:CC:DD:EE:FF", "a b c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, m := range portMACs([]string{s}) {
+			if !isMAC(m) || m != strings.ToLower(m) {
+				t.Fatalf("portMACs(%q) returned %q", s, m)
+			}
+		}
+	})
+}
