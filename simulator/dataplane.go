@@ -594,8 +594,13 @@ func (d *dataplane) healthy(s *ovsSnap, cfg *Config, ip string) bool {
 }
 
 // flows computes the desired flows of every bridge.
-func (d *dataplane) flows(s *ovsSnap, cfg *Config, p *plan) (map[string]flowSet, map[flowKey]statsRef) {
+//
+// A bridge some of whose ports have no OpenFlow port number yet (just
+// created) is left out, so that its flows change in one bundle once every
+// port exists, rather than in two steps.
+func (d *dataplane) flows(s *ovsSnap, cfg *Config, p *plan) (map[string]flowSet, map[flowKey]statsRef, map[string]bool) {
 	out := map[string]flowSet{}
+	notReady := map[string]bool{}
 	refs := map[flowKey]statsRef{}
 	ps := flowSet{}
 	out[cfg.Switch] = ps
@@ -605,6 +610,7 @@ func (d *dataplane) flows(s *ovsSnap, cfg *Config, p *plan) (map[string]flowSet,
 		}
 		phys, patch := s.ofport(b.Port), s.ofport(bindingName(b)+"-p")
 		if phys == 0 || patch == 0 {
+			notReady[cfg.Switch] = true
 			continue
 		}
 		if b.VLAN != 0 {
@@ -632,6 +638,8 @@ func (d *dataplane) flows(s *ovsSnap, cfg *Config, p *plan) (map[string]flowSet,
 			if l == ls {
 				if op := s.ofport(bindingName(b) + "-l"); op != 0 {
 					locals = append(locals, op)
+				} else {
+					notReady[brName] = true
 				}
 			}
 		}
@@ -644,6 +652,9 @@ func (d *dataplane) flows(s *ovsSnap, cfg *Config, p *plan) (map[string]flowSet,
 						tun[ip] = uint32(*i.Ofport)
 					}
 				}
+			}
+			if tun[ip] == 0 {
+				notReady[brName] = true
 			}
 		}
 		learn := openflow.Learn{Table: 1, Priority: 1000, IdleTimeout: uint16(d.opt.MACAging / time.Second), Cookie: learnCookie,
@@ -696,7 +707,7 @@ func (d *dataplane) flows(s *ovsSnap, cfg *Config, p *plan) (map[string]flowSet,
 		fs.add(1, 1, openflow.Match{Metadata: u64p(1)}, openflow.Instructions{Actions: outputs(locals)})
 		fs.add(1, 0, openflow.Match{}, openflow.Instructions{Actions: outputs(append(slices.Clone(locals), flood...))})
 	}
-	return out, refs
+	return out, refs, notReady
 }
 
 func (d *dataplane) onBridge(s *ovsSnap, br, portUUID string) bool {
@@ -709,7 +720,7 @@ func (d *dataplane) mgmt(br string) string { return filepath.Join(d.opt.RunDir, 
 // applyFlows diffs and installs the flows of every bridge, one bundle per
 // bridge, and drops connections to bridges that are gone.
 func (d *dataplane) applyFlows(ctx context.Context, s *ovsSnap, cfg *Config, p *plan) error {
-	want, refs := d.flows(s, cfg, p)
+	want, refs, notReady := d.flows(s, cfg, p)
 	d.statsMu.Lock()
 	d.statsFlows = refs
 	d.statsMu.Unlock()
@@ -722,6 +733,10 @@ func (d *dataplane) applyFlows(ctx context.Context, s *ovsSnap, cfg *Config, p *
 	for _, name := range sortedKeys(want) {
 		if s.bridges[name] == nil {
 			continue // created in this pass; flows follow when it exists
+		}
+		if notReady[name] {
+			errs = append(errs, fmt.Errorf("bridge %s: ports without ofport: %w", name, errNotReady))
+			continue
 		}
 		ls := ""
 		for l, bn := range p.lsBridge {
