@@ -50,6 +50,22 @@ func portMACs(entries []string) []string {
 // eligible, and marks its binding groups.
 func (s *Southbound) syncPortBinding(b *batch, name string, fdbKeys map[vtep.Key]bool) error {
 	pb := s.pbByName(name)
+	if u, ok := s.pbUUIDs[name]; ok && (pb == nil || pb.UUID != u) {
+		delete(s.pbNames, u)
+		delete(s.pbUUIDs, name)
+	}
+	if pb != nil && s.pbUUIDs[name] != pb.UUID {
+		s.pbNames[pb.UUID] = name
+		s.pbUUIDs[name] = pb.UUID
+		// Groups may have listed the port before we knew its name.
+		if dp := s.dpKey(pb.Datapath); dp != 0 && !b.resync {
+			defer func() {
+				for gname := range s.groups[dp] {
+					s.syncMulticastGroup(b, dp, gname)
+				}
+			}()
+		}
+	}
 	if old, ok := s.pbGroup[name]; ok {
 		b.groups[old] = true
 		delete(s.pbGroup, name)
@@ -82,7 +98,7 @@ func (s *Southbound) syncPortBinding(b *batch, name string, fdbKeys map[vtep.Key
 		case "patch":
 			// A router port moved or appeared: redirect ports may now
 			// resolve differently.
-			for _, cr := range s.pbsBy(&sbdb.PortBinding{Type: "chassisredirect"}) {
+			for _, cr := range s.pbsByType("chassisredirect") {
 				if cr.LogicalPort != name && cr.Options["distributed-port"] == name {
 					if err := s.syncPortBinding(b, cr.LogicalPort, fdbKeys); err != nil {
 						return err
@@ -93,6 +109,9 @@ func (s *Southbound) syncPortBinding(b *batch, name string, fdbKeys map[vtep.Key
 			if pb.Chassis != nil {
 				if dp := s.redirectDatapath(pb); dp != 0 {
 					nc = s.chassisContribution(pb, dp, true)
+					if nc != nil {
+						nc.redirect = true
+					}
 				}
 			}
 		default:
@@ -155,8 +174,19 @@ func (s *Southbound) setContribution(b *batch, id string, nc *contribution) {
 	if !had && nc == nil {
 		return
 	}
-	if had && nc != nil && old.dp == nc.dp && old.ip == nc.ip && slices.Equal(old.macs, nc.macs) {
+	if had && nc != nil && old.dp == nc.dp && old.ip == nc.ip && old.redirect == nc.redirect && slices.Equal(old.macs, nc.macs) {
 		return
+	}
+	if port, ok := strings.CutPrefix(id, "pb:"); ok {
+		oldIP, newIP := old.ip, ""
+		if nc != nil {
+			newIP = nc.ip
+		}
+		if oldIP != newIP {
+			// Apply after the index update below, so members resolve to the
+			// new IP.
+			defer s.moveMember(b, port, oldIP, newIP)
+		}
 	}
 	if had {
 		delete(s.contrib, id)
@@ -173,6 +203,14 @@ func (s *Southbound) setContribution(b *batch, id string, nc *contribution) {
 			if f[old.ip]--; f[old.ip] <= 0 {
 				delete(f, old.ip)
 				s.emitFlood(b, old.dp)
+			}
+		}
+		if old.redirect {
+			if r := s.redirIdx[old.dp]; r != nil {
+				if r[old.ip]--; r[old.ip] <= 0 {
+					delete(r, old.ip)
+					s.emitFlood(b, old.dp)
+				}
 			}
 		}
 	}
@@ -203,6 +241,27 @@ func (s *Southbound) setContribution(b *batch, id string, nc *contribution) {
 	}
 	if s.floodIdx[nc.dp][nc.ip]++; s.floodIdx[nc.dp][nc.ip] == 1 {
 		s.emitFlood(b, nc.dp)
+	}
+	if nc.redirect {
+		if s.redirIdx[nc.dp] == nil {
+			s.redirIdx[nc.dp] = map[string]int{}
+		}
+		if s.redirIdx[nc.dp][nc.ip]++; s.redirIdx[nc.dp][nc.ip] == 1 {
+			s.emitFlood(b, nc.dp)
+		}
+	}
+}
+
+// emitAttached emits every key of a logical switch attached to dp.
+func (s *Southbound) emitAttached(b *batch, ls string, dp int) {
+	b.keys = append(b.keys, vtep.LogicalSwitchKey(ls), vtep.McastRemoteKey(vtep.MACKey{LS: ls, MAC: vtep.UnknownDst}))
+	for mac := range s.macIdx[dp] {
+		b.keys = append(b.keys, vtep.UcastRemoteKey(vtep.MACKey{LS: ls, MAC: mac}))
+	}
+	for _, g := range s.groups[dp] {
+		if g.mac != "" {
+			b.keys = append(b.keys, vtep.McastRemoteKey(vtep.MACKey{LS: ls, MAC: g.mac}))
+		}
 	}
 }
 
@@ -249,7 +308,7 @@ func (s *Southbound) setChassis(b *batch, pb *sbdb.PortBinding, chassis *string)
 // already bound (stable across restarts), then to the lowest datapath key
 // and port name (deterministic, unlike the reference's hash order).
 func (s *Southbound) syncGroup(b *batch, sw vtep.Switch, ls string) error {
-	cands := s.pbsBy(&sbdb.PortBinding{Options: map[string]string{optLogSwitch: ls}})
+	cands := s.pbsByLS(ls)
 	var elig []*sbdb.PortBinding
 	for _, pb := range cands {
 		if pb.Type == "vtep" && pb.Options[optLogSwitch] == ls && s.eligible(pb) {
@@ -353,23 +412,19 @@ func (s *Southbound) setAttach(b *batch, ls string, dp int, attached bool) {
 	if had == attached && old == dp {
 		return
 	}
-	b.keys = append(b.keys, vtep.LogicalSwitchKey(ls), vtep.McastRemoteKey(vtep.MACKey{LS: ls, MAC: vtep.UnknownDst}))
 	if had {
+		s.emitAttached(b, ls, old)
 		s.lsByDP[old] = slices.DeleteFunc(s.lsByDP[old], func(x string) bool { return x == ls })
 		if len(s.lsByDP[old]) == 0 {
 			delete(s.lsByDP, old)
 		}
-		for mac := range s.macIdx[old] {
-			b.keys = append(b.keys, vtep.UcastRemoteKey(vtep.MACKey{LS: ls, MAC: mac}))
-		}
 		delete(s.attach, ls)
 	}
+	b.keys = append(b.keys, vtep.LogicalSwitchKey(ls))
 	if attached {
 		s.attach[ls] = dp
 		s.lsByDP[dp] = append(s.lsByDP[dp], ls)
-		for mac := range s.macIdx[dp] {
-			b.keys = append(b.keys, vtep.UcastRemoteKey(vtep.MACKey{LS: ls, MAC: mac}))
-		}
+		s.emitAttached(b, ls, dp)
 		s.log.Info("logical switch attached", "ls", ls, "vni", dp)
 	}
 }

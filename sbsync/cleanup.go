@@ -26,7 +26,7 @@ func (s *Southbound) Cleanup(ctx context.Context, sw vtep.Switch) error {
 		if ch == nil {
 			continue
 		}
-		for _, pb := range s.pbsBy(&sbdb.PortBinding{Chassis: &uuid}) {
+		for _, pb := range s.pbsByChassis(uuid) {
 			if err := s.setChassis(b, pb, nil); err != nil {
 				return err
 			}

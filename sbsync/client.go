@@ -93,14 +93,14 @@ func sbModel() (model.ClientDBModel, error) {
 	if err != nil {
 		return m, fmt.Errorf("southbound model: %w", err)
 	}
+	// Client indexes; see noMatch in southbound.go before adding one.
 	m.SetIndexes(map[string][]model.ClientIndex{
 		"Port_Binding": {
 			{Columns: []model.ColumnKey{{Column: "options", Key: "vtep-logical-switch"}}},
 			{Columns: []model.ColumnKey{{Column: "chassis"}}},
 			{Columns: []model.ColumnKey{{Column: "type"}}},
 		},
-		"FDB":   {{Columns: []model.ColumnKey{{Column: "dp_key"}, {Column: "port_key"}}}},
-		"Encap": {{Columns: []model.ColumnKey{{Column: "chassis_name"}}}},
+		"FDB": {{Columns: []model.ColumnKey{{Column: "dp_key"}, {Column: "port_key"}}}},
 	})
 	return m, nil
 }

@@ -50,6 +50,9 @@ type contribution struct {
 	ip   string
 	macs []string
 	port string // logical port, for logs
+	// redirect: a chassisredirect port's gateway chassis, published into
+	// the switch on the other side of the router.
+	redirect bool
 }
 
 // ownBinding is the Port_Binding that binds a VTEP logical switch here.
@@ -77,6 +80,11 @@ type Southbound struct {
 	contrib     map[string]contribution
 	macIdx      map[int]map[string]map[string]string // dp → mac → contribution id → ip
 	floodIdx    map[int]map[string]int               // dp → ip → refs
+	redirIdx    map[int]map[string]int               // dp → gateway-chassis ip of redirect ports → refs
+	groups      map[int]map[string]mcGroup           // dp → Multicast_Group name → group
+	memberOf    map[string]map[groupRef]bool         // logical port → groups it is in
+	pbNames     map[string]string                    // Port_Binding UUID → logical port
+	pbUUIDs     map[string]string                    // logical port → Port_Binding UUID
 	attach      map[string]int                       // VTEP LS → datapath key
 	lsByDP      map[int][]string
 	own         map[string]ownBinding // VTEP LS → our binding
@@ -117,6 +125,11 @@ func (s *Southbound) reset() {
 	s.contrib = map[string]contribution{}
 	s.macIdx = map[int]map[string]map[string]string{}
 	s.floodIdx = map[int]map[string]int{}
+	s.redirIdx = map[int]map[string]int{}
+	s.groups = map[int]map[string]mcGroup{}
+	s.memberOf = map[string]map[groupRef]bool{}
+	s.pbNames = map[string]string{}
+	s.pbUUIDs = map[string]string{}
 	s.attach = map[string]int{}
 	s.lsByDP = map[int][]string{}
 	s.own = map[string]ownBinding{}
@@ -158,7 +171,35 @@ func (s *Southbound) pbByName(name string) *sbdb.PortBinding {
 	return m.(*sbdb.PortBinding)
 }
 
-func (s *Southbound) pbsBy(probe *sbdb.PortBinding) []*sbdb.PortBinding {
+// noMatch is a value no real row holds. libovsdb's RowsByModels tries the
+// model's indexes in order and answers from the first one that finds
+// anything, and a probe's unset fields still form index values (an absent
+// map key reads as "", a nil reference as nil) that match many rows. So a
+// probe for one client index sets every other index field to noMatch, and
+// results are filtered again.
+const noMatch = "\x00vtepgw-no-match"
+
+// pbsByLS returns vtep Port_Bindings whose options name logical switch ls.
+func (s *Southbound) pbsByLS(ls string) []*sbdb.PortBinding {
+	nm := noMatch
+	return s.pbsBy(&sbdb.PortBinding{Options: map[string]string{optLogSwitch: ls}, Chassis: &nm, Type: noMatch},
+		func(pb *sbdb.PortBinding) bool { return pb.Options[optLogSwitch] == ls })
+}
+
+// pbsByChassis returns the Port_Bindings bound to a chassis UUID.
+func (s *Southbound) pbsByChassis(uuid string) []*sbdb.PortBinding {
+	return s.pbsBy(&sbdb.PortBinding{Options: map[string]string{optLogSwitch: noMatch}, Chassis: &uuid, Type: noMatch},
+		func(pb *sbdb.PortBinding) bool { return pb.Chassis != nil && *pb.Chassis == uuid })
+}
+
+// pbsByType returns the Port_Bindings of one type.
+func (s *Southbound) pbsByType(typ string) []*sbdb.PortBinding {
+	nm := noMatch
+	return s.pbsBy(&sbdb.PortBinding{Options: map[string]string{optLogSwitch: noMatch}, Chassis: &nm, Type: typ},
+		func(pb *sbdb.PortBinding) bool { return pb.Type == typ })
+}
+
+func (s *Southbound) pbsBy(probe *sbdb.PortBinding, keep func(*sbdb.PortBinding) bool) []*sbdb.PortBinding {
 	t := s.c.table("Port_Binding")
 	if t == nil {
 		return nil
@@ -169,7 +210,9 @@ func (s *Southbound) pbsBy(probe *sbdb.PortBinding) []*sbdb.PortBinding {
 	}
 	out := make([]*sbdb.PortBinding, 0, len(rows))
 	for _, m := range rows {
-		out = append(out, m.(*sbdb.PortBinding))
+		if pb := m.(*sbdb.PortBinding); keep(pb) {
+			out = append(out, pb)
+		}
 	}
 	slices.SortFunc(out, func(a, b *sbdb.PortBinding) int { return strings.Compare(a.LogicalPort, b.LogicalPort) })
 	return out
@@ -301,28 +344,26 @@ func (s *Southbound) UcastRemote(k vtep.MACKey) (vtep.UcastMAC, bool) {
 	return vtep.UcastMAC{MACKey: k, Locator: cs[id]}, true
 }
 
-// McastRemote: one unknown-dst entry per bound logical switch, replicating
-// to every tunnel IP with a bound port in the datapath except our own.
+// McastRemote: unknown-dst replicates to the datapath's flood set; an IP
+// multicast MAC replicates to the chassis of its group's ports (see package
+// mcast). Our own tunnel IPs are never targets.
 func (s *Southbound) McastRemote(k vtep.MACKey) (vtep.McastMAC, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if k.MAC != vtep.UnknownDst {
-		return vtep.McastMAC{}, false
-	}
 	dp, ok := s.attach[k.LS]
 	if !ok {
 		return vtep.McastMAC{}, false
 	}
-	var locs []string
-	for ip := range s.floodIdx[dp] {
-		if !s.ownIPs[ip] {
-			locs = append(locs, ip)
-		}
+	if k.MAC != vtep.UnknownDst {
+		e, ok := s.groupEntry(dp, k.MAC)
+		e.MACKey = k
+		return e, ok
 	}
+	locs := s.floodLocators(dp)
 	if len(locs) == 0 {
 		return vtep.McastMAC{}, false
 	}
-	return vtep.McastMAC{MACKey: k, Locators: vtep.NormalizeLocators(locs)}, true
+	return vtep.McastMAC{MACKey: k, Locators: locs}, true
 }
 
 // --- Reconcile ---
@@ -337,6 +378,7 @@ type batch struct {
 	named   int
 	newCh   map[string]string // ps → named UUID of a chassis inserted now
 	fdbSeen map[string]bool
+	resync  bool
 }
 
 // Key is vtep.Key, re-exported for brevity in this package.
@@ -366,6 +408,7 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 	b := &batch{cl: cl, groups: map[string]bool{}, newCh: map[string]string{}, fdbOps: map[int]vtep.Key{}, fdbSeen: map[string]bool{}}
 
 	resync := slices.ContainsFunc(keys, func(k vtep.Key) bool { return k.Kind == vtep.KindResync })
+	b.resync = resync
 	s.checkVersion(sw)
 	if s.paused {
 		return nil, errPaused
@@ -438,6 +481,7 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 	// Port bindings: contributions, unbinding, groups.
 	pbs := map[string]bool{}
 	fdbKeys := map[vtep.Key]bool{}
+	var mcKeys []vtep.Key
 	if resync {
 		if t := s.c.table("Port_Binding"); t != nil {
 			for _, m := range t.Rows() {
@@ -458,7 +502,7 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 		case vtep.KindSBChassis:
 			// The chassis's encaps may have changed: recompute its ports.
 			if u, _ := s.chassisByName(k.Name); u != "" {
-				for _, pb := range s.pbsBy(&sbdb.PortBinding{Chassis: &u}) {
+				for _, pb := range s.pbsByChassis(u) {
 					pbs[pb.LogicalPort] = true
 				}
 			}
@@ -468,6 +512,8 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 			b.groups[k.Name] = true
 		case vtep.KindUcastLocal:
 			fdbKeys[vtep.Key{Kind: vtep.KindUcastLocal, Name: k.Name, MAC: k.MAC}] = true
+		case vtep.KindSBMulticastGroup:
+			mcKeys = append(mcKeys, k)
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(pbs)) {
@@ -480,6 +526,14 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 			for _, ls := range ps.LogicalSwitchNames() {
 				b.groups[ls] = true
 			}
+		}
+	}
+	if resync {
+		s.resyncMulticastGroups(b)
+	}
+	for _, k := range mcKeys {
+		if dp, err := strconv.Atoi(k.Name); err == nil {
+			s.syncMulticastGroup(b, dp, k.MAC)
 		}
 	}
 	for _, ls := range slices.Sorted(maps.Keys(b.groups)) {
@@ -499,10 +553,7 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 			return nil, err
 		}
 		for ls, dp := range s.attach {
-			b.keys = append(b.keys, vtep.LogicalSwitchKey(ls), vtep.McastRemoteKey(vtep.MACKey{LS: ls, MAC: vtep.UnknownDst}))
-			for mac := range s.macIdx[dp] {
-				b.keys = append(b.keys, vtep.UcastRemoteKey(vtep.MACKey{LS: ls, MAC: mac}))
-			}
+			s.emitAttached(b, ls, dp)
 		}
 	}
 	if err := s.commit(ctx, b); err != nil {
