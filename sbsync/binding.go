@@ -386,14 +386,33 @@ func (s *Southbound) syncGroup(b *batch, sw vtep.Switch, ls string) error {
 	for _, ps := range slices.Sorted(maps.Keys(winners)) {
 		w := winners[ps]
 		if own == nil || w.LogicalPort < own.pb {
-			own = &ownBinding{pb: w.LogicalPort, dp: dp, portKey: w.TunnelKey}
+			own = &ownBinding{pb: w.LogicalPort, pbUUID: w.UUID, ps: ps, dp: dp, portKey: w.TunnelKey}
 		}
 	}
 	s.setAttach(b, ls, dp, len(winners) > 0)
+	prev, had := s.own[ls]
 	if own != nil {
 		s.own[ls] = *own
 	} else {
 		delete(s.own, ls)
+	}
+	if (own == nil) != !had || own != nil && *own != prev {
+		// The port learned MACs are reported on changed: revisit this
+		// logical switch's learned entries (rare; O(learned entries)).
+		for _, k := range sw.Entries(vtep.KindUcastLocal) {
+			if k.LS == ls {
+				if err := s.syncLocalMAC(b, sw, k); err != nil {
+					return err
+				}
+			}
+		}
+		for _, k := range sw.Entries(vtep.KindMcastLocal) {
+			if k.LS == ls {
+				if err := s.syncLocalMcast(b, sw, k); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	return nil
 }

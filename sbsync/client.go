@@ -44,6 +44,7 @@ type Client struct {
 	subs      map[int]func(vtep.Key)
 	nextSub   int
 	hasFDBTS  bool
+	igmpCN    bool // IGMP_Group has chassis_name
 	connected chan struct{}
 	once      sync.Once
 }
@@ -65,8 +66,10 @@ func New(opts Options) (*Client, error) {
 		Handler: &sbEvents{c: c},
 		OnConnect: func(cl client.Client) {
 			_, ts := cl.Schema().Tables["FDB"].Columns["timestamp"]
+			_, cn := cl.Schema().Tables["IGMP_Group"].Columns["chassis_name"]
 			c.mu.Lock()
 			c.hasFDBTS = ts
+			c.igmpCN = cn
 			c.mu.Unlock()
 			c.once.Do(func() { close(c.connected) })
 			c.broadcast(vtep.Key{Kind: vtep.KindResync})
@@ -89,6 +92,7 @@ func sbModel() (model.ClientDBModel, error) {
 		"Port_Binding":     &sbdb.PortBinding{},
 		"FDB":              &sbdb.FDB{},
 		"Multicast_Group":  &sbdb.MulticastGroup{},
+		"IGMP_Group":       &sbdb.IGMPGroup{},
 	})
 	if err != nil {
 		return m, fmt.Errorf("southbound model: %w", err)
@@ -126,6 +130,12 @@ func (c *Client) Status() string { return c.conn.Status() }
 
 // SetProbeInterval changes the SB inactivity probe.
 func (c *Client) SetProbeInterval(d time.Duration) { c.conn.SetProbeInterval(d) }
+
+func (c *Client) igmpHasChassisName() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.igmpCN
+}
 
 func (c *Client) fdbHasTimestamp() bool {
 	c.mu.Lock()

@@ -58,6 +58,8 @@ type contribution struct {
 // ownBinding is the Port_Binding that binds a VTEP logical switch here.
 type ownBinding struct {
 	pb      string
+	pbUUID  string
+	ps      string
 	dp      int
 	portKey int
 }
@@ -87,9 +89,10 @@ type Southbound struct {
 	pbUUIDs     map[string]string                    // logical port → Port_Binding UUID
 	attach      map[string]int                       // VTEP LS → datapath key
 	lsByDP      map[int][]string
-	own         map[string]ownBinding // VTEP LS → our binding
-	pbGroup     map[string]string     // logical port → VTEP LS it was a candidate for
-	logged      map[string]string     // log de-duplication: subject → last message
+	own         map[string]ownBinding     // VTEP LS → our binding
+	igmp        map[vtep.MACKey]igmpEntry // learned group → the IGMP_Group we wrote
+	pbGroup     map[string]string         // logical port → VTEP LS it was a candidate for
+	logged      map[string]string         // log de-duplication: subject → last message
 	pinned      string
 	paused      bool
 	stats       Stats
@@ -130,6 +133,7 @@ func (s *Southbound) reset() {
 	s.memberOf = map[string]map[groupRef]bool{}
 	s.pbNames = map[string]string{}
 	s.pbUUIDs = map[string]string{}
+	s.igmp = map[vtep.MACKey]igmpEntry{}
 	s.attach = map[string]int{}
 	s.lsByDP = map[int][]string{}
 	s.own = map[string]ownBinding{}
@@ -482,6 +486,7 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 	pbs := map[string]bool{}
 	fdbKeys := map[vtep.Key]bool{}
 	var mcKeys []vtep.Key
+	var mmlKeys []vtep.MACKey
 	if resync {
 		if t := s.c.table("Port_Binding"); t != nil {
 			for _, m := range t.Rows() {
@@ -512,6 +517,8 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 			b.groups[k.Name] = true
 		case vtep.KindUcastLocal:
 			fdbKeys[vtep.Key{Kind: vtep.KindUcastLocal, Name: k.Name, MAC: k.MAC}] = true
+		case vtep.KindMcastLocal:
+			mmlKeys = append(mmlKeys, k.MACKey())
 		case vtep.KindSBMulticastGroup:
 			mcKeys = append(mcKeys, k)
 		}
@@ -548,8 +555,16 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 			return nil, err
 		}
 	}
+	for _, k := range mmlKeys {
+		if err := s.syncLocalMcast(b, sw, k); err != nil {
+			return nil, err
+		}
+	}
 	if resync {
 		if err := s.resyncLocalMACs(b, sw); err != nil {
+			return nil, err
+		}
+		if err := s.resyncLocalMcast(b, sw); err != nil {
 			return nil, err
 		}
 		for ls, dp := range s.attach {
