@@ -373,6 +373,9 @@ func (s *Southbound) syncGroup(b *batch, sw vtep.Switch, ls string) error {
 					return fmt.Errorf("set up of %s: %w", pb.LogicalPort, err)
 				}
 			}
+			if err := s.setBindingEncap(b, pb, ps, ls); err != nil {
+				return err
+			}
 			continue
 		}
 		if boundHere(pb) {

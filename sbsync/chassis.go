@@ -49,40 +49,84 @@ func (s *Southbound) checkVersion(sw vtep.Switch) {
 	}
 }
 
-// syncChassis makes the Chassis and Encap of one local physical switch
+// encapSpec is one Encap a local switch's chassis should have.
+type encapSpec struct {
+	ip   string
+	opts map[string]string
+}
+
+// wantEncaps lists a switch's encaps: one per tunnel IP (the first marked
+// is_default when there are several; OVN's TODO "multiple tunnel encaps"),
+// plus one per replicator IP its logical switches asked hypervisors to use
+// (see replicator.go). A switch without tunnel IPs gets one with ip "", as
+// ovn-controller-vtep registers it.
+func (s *Southbound) wantEncaps(ps vtep.PhysicalSwitch) []encapSpec {
+	ips := ps.TunnelIPs
+	if len(ips) == 0 {
+		ips = []string{""}
+	}
+	var out []encapSpec
+	seen := map[string]bool{}
+	for i, ip := range ips {
+		if seen[ip] {
+			continue
+		}
+		seen[ip] = true
+		o := map[string]string{"csum": "false"}
+		if len(ips) > 1 && i == 0 {
+			o["is_default"] = "true"
+		}
+		out = append(out, encapSpec{ip: ip, opts: o})
+	}
+	for _, ip := range slices.Sorted(maps.Keys(s.replicatorIPs(ps.Name))) {
+		if !seen[ip] {
+			seen[ip] = true
+			out = append(out, encapSpec{ip: ip, opts: map[string]string{"csum": "false", "vtepgw-replicator": "true"}})
+		}
+	}
+	return out
+}
+
+// syncChassis makes the Chassis and Encaps of one local physical switch
 // match it, creating them when missing.
 func (s *Southbound) syncChassis(b *batch, name string) error {
 	ps := s.topo[name]
-	ip := ""
-	if len(ps.TunnelIPs) > 0 {
-		ip = ps.TunnelIPs[0]
-	}
 	lss := ps.LogicalSwitchNames()
 	if lss == nil {
 		lss = []string{}
 	}
+	want := s.wantEncaps(ps)
 	uuid, ch := s.chassisByName(name)
 	if ch == nil {
 		// The (type, ip) index on Encap is unique: a second switch without
 		// tunnel IPs (or one sharing another chassis's IP) cannot register.
-		if owner := s.encapOwner(ip); owner != "" {
-			s.logOnce(slog.LevelError, "encap:"+name, fmt.Sprintf("cannot register physical switch (%s): vxlan encap ip %q is already used by chassis (%s)", name, ip, owner))
-			return nil
+		var encs []string
+		for _, e := range want {
+			if owner := s.encapOwner(e.ip); owner != "" {
+				s.logOnce(slog.LevelError, "encap:"+name+e.ip, fmt.Sprintf("cannot register vxlan encap ip %q of physical switch (%s): already used by chassis (%s)", e.ip, name, owner))
+				continue
+			}
+			n := b.name("encap")
+			enc := &sbdb.Encap{UUID: n, Type: encapVXLAN, IP: e.ip, Options: e.opts, ChassisName: name}
+			if err := b.add(b.cl.Create(enc)); err != nil {
+				return fmt.Errorf("insert encap for %s: %w", name, err)
+			}
+			b.newEncap[name+"/"+e.ip] = n
+			encs = append(encs, n)
+		}
+		if len(encs) == 0 {
+			return nil // a chassis needs at least one encap
 		}
 		if s.chassisSeen[name] {
 			s.log.Warn(fmt.Sprintf("Chassis for VTEP physical switch (%s) disappears, maybe deleted by ovn-sbctl, adding it back", name))
 		} else {
 			s.log.Info(fmt.Sprintf("add Chassis row for VTEP physical switch (%s)", name))
 		}
-		encName, chName := b.name("encap"), b.name("chassis")
-		enc := &sbdb.Encap{UUID: encName, Type: encapVXLAN, IP: ip, Options: map[string]string{"csum": "false"}, ChassisName: name}
-		if err := b.add(b.cl.Create(enc)); err != nil {
-			return fmt.Errorf("insert encap for %s: %w", name, err)
-		}
+		chName := b.name("chassis")
 		row := &sbdb.Chassis{
 			UUID:                chName,
 			Name:                name,
-			Encaps:              []string{encName},
+			Encaps:              encs,
 			OtherConfig:         map[string]string{"is-vtep": "true"},
 			ExternalIDs:         map[string]string{ExternalIDGateway: s.opts.GatewayID},
 			VtepLogicalSwitches: lss,
@@ -95,26 +139,8 @@ func (s *Southbound) syncChassis(b *batch, name string) error {
 		return nil
 	}
 	s.chassisSeen[name] = true
-	// Encap: the first vxlan encap is ours and is updated in place.
-	var enc *sbdb.Encap
-	for _, u := range ch.Encaps {
-		if e := s.encap(u); e != nil && (enc == nil || e.Type == encapVXLAN && enc.Type != encapVXLAN) {
-			enc = e
-		}
-	}
-	if enc != nil && (enc.Type != encapVXLAN || enc.IP != ip || enc.Options["csum"] != "false") {
-		if enc.Type != encapVXLAN {
-			s.log.Warn(fmt.Sprintf("Chassis for VTEP physical switch (%s) can only have encap type \"vxlan\"", name))
-		}
-		opts := maps.Clone(enc.Options)
-		if opts == nil {
-			opts = map[string]string{}
-		}
-		opts["csum"] = "false"
-		row := &sbdb.Encap{UUID: enc.UUID, Type: encapVXLAN, IP: ip, Options: opts}
-		if err := b.add(b.cl.Where(row).Update(row, &row.Type, &row.IP, &row.Options)); err != nil {
-			return fmt.Errorf("update encap of %s: %w", name, err)
-		}
+	if err := s.syncEncaps(b, name, ch, want); err != nil {
+		return err
 	}
 	row := &sbdb.Chassis{UUID: uuid}
 	var fields []any
@@ -143,6 +169,70 @@ func (s *Southbound) syncChassis(b *batch, name string) error {
 	if len(fields) > 0 {
 		if err := b.add(b.cl.Where(row).Update(row, fields...)); err != nil {
 			return fmt.Errorf("update chassis %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// syncEncaps brings an existing chassis's encaps to want: matching ones are
+// kept (options fixed in place), a lone encap whose IP changed is updated in
+// place (as ovn-controller-vtep does), missing ones are inserted, and extra
+// ones are dropped from the chassis (Encap is not a root table, so the
+// server deletes them).
+func (s *Southbound) syncEncaps(b *batch, name string, ch *sbdb.Chassis, want []encapSpec) error {
+	var have []*sbdb.Encap
+	for _, u := range ch.Encaps {
+		if e := s.encap(u); e != nil {
+			have = append(have, e)
+		}
+	}
+	if len(have) == 1 && len(want) == 1 && (have[0].IP != want[0].ip || have[0].Type != encapVXLAN) {
+		if have[0].Type != encapVXLAN {
+			s.log.Warn(fmt.Sprintf("Chassis for VTEP physical switch (%s) can only have encap type \"vxlan\"", name))
+		}
+		row := &sbdb.Encap{UUID: have[0].UUID, Type: encapVXLAN, IP: want[0].ip, Options: want[0].opts}
+		return b.add(b.cl.Where(row).Update(row, &row.Type, &row.IP, &row.Options))
+	}
+	byIP := map[string]*sbdb.Encap{}
+	for _, e := range have {
+		if e.Type == encapVXLAN {
+			byIP[e.IP] = e
+		}
+	}
+	var refs []string
+	changed := false
+	for _, w := range want {
+		e, ok := byIP[w.ip]
+		if !ok {
+			if owner := s.encapOwner(w.ip); owner != "" && owner != name {
+				s.logOnce(slog.LevelError, "encap:"+name+w.ip, fmt.Sprintf("cannot register vxlan encap ip %q of physical switch (%s): already used by chassis (%s)", w.ip, name, owner))
+				continue
+			}
+			n := b.name("encap")
+			if err := b.add(b.cl.Create(&sbdb.Encap{UUID: n, Type: encapVXLAN, IP: w.ip, Options: w.opts, ChassisName: name})); err != nil {
+				return fmt.Errorf("insert encap %s for %s: %w", w.ip, name, err)
+			}
+			b.newEncap[name+"/"+w.ip] = n
+			refs = append(refs, n)
+			changed = true
+			continue
+		}
+		refs = append(refs, e.UUID)
+		delete(byIP, w.ip)
+		if !maps.Equal(e.Options, w.opts) {
+			row := &sbdb.Encap{UUID: e.UUID, Options: w.opts}
+			if err := b.add(b.cl.Where(row).Update(row, &row.Options)); err != nil {
+				return fmt.Errorf("update encap %s of %s: %w", w.ip, name, err)
+			}
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	if changed || len(refs) != len(have) {
+		row := &sbdb.Chassis{UUID: ch.UUID, Encaps: refs}
+		if err := b.add(b.cl.Where(row).Update(row, &row.Encaps)); err != nil {
+			return fmt.Errorf("update encaps of %s: %w", name, err)
 		}
 	}
 	return nil

@@ -25,7 +25,8 @@ func (s *Southbound) syncLocalMcast(b *batch, sw vtep.Switch, k vtep.MACKey) err
 	}
 	b.fdbSeen["m:"+k.String()] = true
 	if k.MAC == vtep.UnknownDst {
-		return nil // the switch's own flood entry; see replicatorEncap
+		s.syncReplicator(sw, k.LS)
+		return nil
 	}
 	own, bound := s.own[k.LS]
 	prev, hadPrev := s.igmp[k]

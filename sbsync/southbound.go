@@ -91,6 +91,7 @@ type Southbound struct {
 	lsByDP      map[int][]string
 	own         map[string]ownBinding     // VTEP LS → our binding
 	igmp        map[vtep.MACKey]igmpEntry // learned group → the IGMP_Group we wrote
+	replicator  map[string]string         // VTEP LS → switch-side replicator IP
 	pbGroup     map[string]string         // logical port → VTEP LS it was a candidate for
 	logged      map[string]string         // log de-duplication: subject → last message
 	pinned      string
@@ -134,6 +135,7 @@ func (s *Southbound) reset() {
 	s.pbNames = map[string]string{}
 	s.pbUUIDs = map[string]string{}
 	s.igmp = map[vtep.MACKey]igmpEntry{}
+	s.replicator = map[string]string{}
 	s.attach = map[string]int{}
 	s.lsByDP = map[int][]string{}
 	s.own = map[string]ownBinding{}
@@ -374,15 +376,17 @@ func (s *Southbound) McastRemote(k vtep.MACKey) (vtep.McastMAC, bool) {
 
 // batch collects one Reconcile's SB operations and resulting switch keys.
 type batch struct {
-	cl      client.Client
-	ops     []ovsdb.Operation
-	fdbOps  map[int]vtep.Key // op index → UcastLocal key (for clash fallback)
-	keys    []Key
-	groups  map[string]bool
-	named   int
-	newCh   map[string]string // ps → named UUID of a chassis inserted now
-	fdbSeen map[string]bool
-	resync  bool
+	cl     client.Client
+	ops    []ovsdb.Operation
+	fdbOps map[int]vtep.Key // op index → UcastLocal key (for clash fallback)
+	keys   []Key
+	groups map[string]bool
+	named  int
+	newCh  map[string]string // ps → named UUID of a chassis inserted now
+	// newEncap: "ps/ip" → named UUID of an encap inserted now
+	newEncap map[string]string
+	fdbSeen  map[string]bool
+	resync   bool
 }
 
 // Key is vtep.Key, re-exported for brevity in this package.
@@ -409,7 +413,7 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b := &batch{cl: cl, groups: map[string]bool{}, newCh: map[string]string{}, fdbOps: map[int]vtep.Key{}, fdbSeen: map[string]bool{}}
+	b := &batch{cl: cl, groups: map[string]bool{}, newCh: map[string]string{}, newEncap: map[string]string{}, fdbOps: map[int]vtep.Key{}, fdbSeen: map[string]bool{}}
 
 	resync := slices.ContainsFunc(keys, func(k vtep.Key) bool { return k.Kind == vtep.KindResync })
 	b.resync = resync
@@ -505,6 +509,13 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 		case vtep.KindSBPortBinding:
 			pbs[k.Name] = true
 		case vtep.KindSBChassis:
+			if ps, ok := s.topo[k.Name]; ok {
+				// Our chassis changed (e.g. a replicator encap appeared):
+				// revisit its bindings.
+				for _, ls := range ps.LogicalSwitchNames() {
+					b.groups[ls] = true
+				}
+			}
 			// The chassis's encaps may have changed: recompute its ports.
 			if u, _ := s.chassisByName(k.Name); u != "" {
 				for _, pb := range s.pbsByChassis(u) {
