@@ -48,5 +48,7 @@ func (s *Southbound) Counts() (attached map[string]int, macs int, st Stats) {
 		attached[ls] = dp
 		macs += len(s.macIdx[dp])
 	}
-	return attached, macs, s.stats
+	st = s.stats
+	st.LearnedOwned = len(s.owned)
+	return attached, macs, st
 }

@@ -33,6 +33,10 @@ type Options struct {
 	Logger    *slog.Logger
 	// ProbeInterval is the SB inactivity probe (default 5 s, 0 disables).
 	ProbeInterval time.Duration
+	// FDBRate caps learned MACs per second written to SB by all gateways
+	// together (0: unlimited); FDBBurst is the bucket size.
+	FDBRate  float64
+	FDBBurst int
 }
 
 // Client is the process's connection to the OVN southbound database.
@@ -47,6 +51,7 @@ type Client struct {
 	igmpCN    bool // IGMP_Group has chassis_name
 	connected chan struct{}
 	once      sync.Once
+	bucket    *bucket // process-wide learned-MAC rate limit
 }
 
 // New validates opts and returns a client; call Run to connect.
@@ -54,7 +59,7 @@ func New(opts Options) (*Client, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Client{log: opts.Logger, subs: map[int]func(vtep.Key){}, connected: make(chan struct{})}
+	c := &Client{log: opts.Logger, subs: map[int]func(vtep.Key){}, connected: make(chan struct{}), bucket: newBucket(opts.FDBRate, opts.FDBBurst)}
 	conn, err := ovsdbx.New(ovsdbx.Options{
 		Name:      "southbound",
 		Endpoints: opts.Endpoints,

@@ -119,18 +119,38 @@ func (s *Southbound) syncLocalMAC(b *batch, sw vtep.Switch, k vtep.MACKey) error
 	_, learned := sw.UcastLocal(k)
 	row := s.fdbRow(k.MAC, own.dp)
 	switch {
-	case learned && row == nil:
-		b.fdbOps[len(b.ops)] = vtep.Key{Kind: vtep.KindUcastLocal, Name: k.LS, MAC: k.MAC}
-		b.ops = append(b.ops, s.fdbInsert(k.MAC, own))
-	case learned && row.PortKey != own.portKey:
+	case learned && (row == nil || row.PortKey != own.portKey):
+		if _, mine := s.owned[k]; !mine && s.capped(k, own.ps) {
+			return nil
+		}
+		if ok, wait := s.allowLearn(); !ok {
+			s.deferLearn(b, k, wait)
+			return nil
+		}
+		s.unrefuse(k)
+		s.setOwned(k, own.ps, true)
+		if row == nil {
+			b.fdbOps[len(b.ops)] = vtep.Key{Kind: vtep.KindUcastLocal, Name: k.LS, MAC: k.MAC}
+			b.ops = append(b.ops, s.fdbInsert(k.MAC, own))
+			return nil
+		}
+		// The MAC moved here (live migration, or from another VTEP): one
+		// update of the existing row keeps the (mac, dp_key) index intact.
 		s.log.Info("MAC moved to the VTEP", "mac", k.MAC, "ls", k.LS, "from_port_key", row.PortKey, "to_port", own.pb)
 		upd := &sbdb.FDB{UUID: row.UUID, PortKey: own.portKey}
 		if err := b.add(b.cl.Where(upd).Update(upd, &upd.PortKey)); err != nil {
 			return fmt.Errorf("move FDB %s: %w", k.MAC, err)
 		}
-	case !learned && row != nil && row.PortKey == own.portKey:
-		if err := b.add(b.cl.Where(&sbdb.FDB{UUID: row.UUID}).Delete()); err != nil {
-			return fmt.Errorf("delete FDB %s: %w", k.MAC, err)
+	case learned:
+		s.unrefuse(k)
+		s.setOwned(k, own.ps, true)
+	default:
+		s.unrefuse(k)
+		s.setOwned(k, own.ps, false)
+		if row != nil && row.PortKey == own.portKey {
+			if err := b.add(b.cl.Where(&sbdb.FDB{UUID: row.UUID}).Delete()); err != nil {
+				return fmt.Errorf("delete FDB %s: %w", k.MAC, err)
+			}
 		}
 	}
 	return nil

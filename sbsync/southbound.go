@@ -41,6 +41,8 @@ type SouthboundOptions struct {
 	// sets ovn-match-northd-version=true. Empty: the version found in
 	// SB_Global when the daemon first connects.
 	NorthdVersion string
+	// Limits bound learned MACs written to SB.
+	Limits Limits
 }
 
 // contribution is what one SB row adds to one datapath: its MACs and the
@@ -92,11 +94,19 @@ type Southbound struct {
 	own         map[string]ownBinding     // VTEP LS → our binding
 	igmp        map[vtep.MACKey]igmpEntry // learned group → the IGMP_Group we wrote
 	replicator  map[string]string         // VTEP LS → switch-side replicator IP
-	pbGroup     map[string]string         // logical port → VTEP LS it was a candidate for
-	logged      map[string]string         // log de-duplication: subject → last message
-	pinned      string
-	paused      bool
-	stats       Stats
+	// Learned-MAC accounting for Limits.
+	bucket        *bucket
+	owned         map[vtep.MACKey]string // learned MAC whose FDB row we hold → physical switch
+	lsCount       map[string]int
+	psCount       map[string]int
+	refused       map[vtep.MACKey]bool
+	freed         bool
+	faultsChanged bool
+	pbGroup       map[string]string // logical port → VTEP LS it was a candidate for
+	logged        map[string]string // log de-duplication: subject → last message
+	pinned        string
+	paused        bool
+	stats         Stats
 }
 
 // Stats are counters for status and metrics.
@@ -104,6 +114,12 @@ type Stats struct {
 	Conflicts    int
 	FDBClashes   int
 	NoVXLANEncap int
+	// RateDeferred counts learned MACs delayed by the rate limit, and
+	// CapRefused those refused by a MAC cap.
+	RateDeferred int
+	CapRefused   int
+	// LearnedOwned is the number of FDB rows held for learned MACs.
+	LearnedOwned int
 }
 
 // NewSouthbound returns the southbound side of one gateway. notify is the
@@ -112,7 +128,8 @@ func (c *Client) NewSouthbound(opts SouthboundOptions, notify func(vtep.Key)) *S
 	if opts.Logger == nil {
 		opts.Logger = c.log
 	}
-	s := &Southbound{c: c, opts: opts, log: opts.Logger, pinned: opts.NorthdVersion, notify: notify}
+	s := &Southbound{c: c, opts: opts, log: opts.Logger, pinned: opts.NorthdVersion, notify: notify,
+		bucket: newBucket(opts.Limits.Rate, opts.Limits.Burst)}
 	s.reset()
 	s.chassisSeen = map[string]bool{}
 	s.logged = map[string]string{}
@@ -136,6 +153,10 @@ func (s *Southbound) reset() {
 	s.pbUUIDs = map[string]string{}
 	s.igmp = map[vtep.MACKey]igmpEntry{}
 	s.replicator = map[string]string{}
+	s.owned = map[vtep.MACKey]string{}
+	s.lsCount = map[string]int{}
+	s.psCount = map[string]int{}
+	s.refused = map[vtep.MACKey]bool{}
 	s.attach = map[string]int{}
 	s.lsByDP = map[int][]string{}
 	s.own = map[string]ownBinding{}
@@ -387,6 +408,9 @@ type batch struct {
 	newEncap map[string]string
 	fdbSeen  map[string]bool
 	resync   bool
+	// deferred keys are re-enqueued after deferWait (rate limit, caps).
+	deferred  []vtep.Key
+	deferWait time.Duration
 }
 
 // Key is vtep.Key, re-exported for brevity in this package.
@@ -582,8 +606,21 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 			s.emitAttached(b, ls, dp)
 		}
 	}
+	s.retryRefused(b)
 	if err := s.commit(ctx, b); err != nil {
 		return nil, err
+	}
+	if len(b.deferred) > 0 {
+		keys, wait := b.deferred, max(b.deferWait, 10*time.Millisecond)
+		time.AfterFunc(wait, func() {
+			for _, k := range keys {
+				s.notify(k)
+			}
+		})
+	}
+	if s.faultsChanged || resync {
+		s.faultsChanged = false
+		b.keys = append(b.keys, vtep.Key{Kind: vtep.KindFaults})
 	}
 	return b.keys, nil
 }

@@ -34,20 +34,26 @@ type Changeset struct {
 	LogicalSwitches []LogicalSwitchChange
 	UcastRemote     []UcastChange
 	McastRemote     []McastChange
+	// Faults are applied only by switches that implement FaultSwitch.
+	Faults []FaultChange
 }
 
 // Empty reports whether the changeset changes nothing.
 func (c *Changeset) Empty() bool {
-	return len(c.LogicalSwitches) == 0 && len(c.UcastRemote) == 0 && len(c.McastRemote) == 0
+	return len(c.LogicalSwitches) == 0 && len(c.UcastRemote) == 0 && len(c.McastRemote) == 0 && len(c.Faults) == 0
 }
 
 // Len returns the number of entries in the changeset.
 func (c *Changeset) Len() int {
-	return len(c.LogicalSwitches) + len(c.UcastRemote) + len(c.McastRemote)
+	return len(c.LogicalSwitches) + len(c.UcastRemote) + len(c.McastRemote) + len(c.Faults)
 }
 
 func (c *Changeset) String() string {
-	return fmt.Sprintf("%d logical switches, %d ucast, %d mcast", len(c.LogicalSwitches), len(c.UcastRemote), len(c.McastRemote))
+	s := fmt.Sprintf("%d logical switches, %d ucast, %d mcast", len(c.LogicalSwitches), len(c.UcastRemote), len(c.McastRemote))
+	if len(c.Faults) > 0 {
+		s += fmt.Sprintf(", %d faults", len(c.Faults))
+	}
+	return s
 }
 
 // DiffLogicalSwitch returns the change that turns observed into desired, or

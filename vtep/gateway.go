@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 )
@@ -217,6 +218,17 @@ func (g *Gateway) changeset(keys, more []Key) (*Changeset, []Key) {
 		}
 	}
 	cs := &Changeset{}
+	if resync || slices.ContainsFunc(more, func(k Key) bool { return k.Kind == KindFaults }) ||
+		slices.ContainsFunc(keys, func(k Key) bool { return k.Kind == KindFaults }) {
+		fs, ok1 := g.sw.(FaultSwitch)
+		src, ok2 := g.sb.(FaultSource)
+		if ok1 && ok2 {
+			cs.Faults = DiffFaults(src.DesiredFaults(), fs.ControllerFaults())
+			if len(cs.Faults) > 0 {
+				list = append(list, Key{Kind: KindFaults}) // retried with the rest
+			}
+		}
+	}
 	for _, k := range list {
 		switch k.Kind {
 		case KindLogicalSwitch:

@@ -35,6 +35,8 @@ const (
 	// KindSBGroup is the internal binding group of one VTEP logical
 	// switch name (Name): which Port_Binding binds it to which datapath.
 	KindSBGroup
+	// KindFaults asks the core to diff controller-raised faults.
+	KindFaults
 	kindCount
 )
 
@@ -54,6 +56,7 @@ var kindNames = [...]string{
 	KindSBGlobal:         "sb-global",
 	KindSBMulticastGroup: "sb-multicast-group",
 	KindSBGroup:          "sb-binding-group",
+	KindFaults:           "faults",
 }
 
 func (k Kind) String() string {

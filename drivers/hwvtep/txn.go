@@ -84,7 +84,7 @@ func (b *txnBuilder) build(cs *vtep.Changeset) error {
 			return err
 		}
 	}
-	return nil
+	return b.faults(cs.Faults)
 }
 
 func (b *txnBuilder) logicalSwitch(c vtep.LogicalSwitchChange) error {

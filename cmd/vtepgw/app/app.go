@@ -241,6 +241,7 @@ func (d *daemon) run() error {
 		TLS:           d.cfg.tls,
 		Logger:        d.log.With("component", "southbound"),
 		ProbeInterval: d.cfg.SBProbeInterval,
+		FDBRate:       d.cfg.LearningRate,
 	})
 	if err != nil {
 		return err
@@ -255,7 +256,7 @@ func (d *daemon) run() error {
 	d.log.Info("vtepgw starting", "version", Version, "ovnsb_db", d.cfg.OVNSBDB, "switches", len(d.cfg.Switches), "control", ctl.Path())
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return ctl.Serve(gctx) })
+	g.Go(func() error { return ctl.Run(gctx) })
 	g.Go(func() error { return sb.Run(gctx) })
 	if d.cfg.MetricsAddr != "" {
 		g.Go(func() error { return d.serveMetrics(gctx) })
@@ -317,6 +318,10 @@ func (d *daemon) runSwitch(ctx context.Context, sc SwitchConfig) error {
 		GatewayID:     gr.session.ID(),
 		Logger:        log,
 		NorthdVersion: d.cfg.NorthdVersion,
+		Limits: sbsync.Limits{
+			Rate: sc.Learning.Rate, Burst: sc.Learning.Burst,
+			MaxPerLS: sc.Learning.MaxPerLogicalSwitch, MaxPerSwitch: sc.Learning.MaxPerSwitch,
+		},
 	}, gr.buf.notify)
 	defer gr.sb.Close()
 	gr.gw = vtep.NewGateway(gr.session, gr.sb, vtep.GatewayOptions{
@@ -416,7 +421,7 @@ func (d *daemon) startControl() (*unixctl.Server, error) {
 	if path == "" {
 		path = filepath.Join(rundir(), fmt.Sprintf("vtepgw.%d.ctl", os.Getpid()))
 	}
-	srv, err := unixctl.Listen(path, d.log)
+	srv, err := unixctl.New(unixctl.Options{Path: path, Logger: d.log})
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
@@ -505,6 +510,7 @@ func (d *daemon) status() string {
 		fmt.Fprintf(&b, "  remote macs wanted=%d ucast_remote=%d mcast_remote=%d ucast_local=%d mcast_local=%d\n",
 			macs, len(gr.session.Entries(vtep.KindUcastRemote)), len(gr.session.Entries(vtep.KindMcastRemote)),
 			len(gr.session.Entries(vtep.KindUcastLocal)), len(gr.session.Entries(vtep.KindMcastLocal)))
+		fmt.Fprintf(&b, "  learned macs in fdb=%d deferred_by_rate=%d refused_by_limit=%d\n", st.LearnedOwned, st.RateDeferred, st.CapRefused)
 		fmt.Fprintf(&b, "  conflicts=%d fdb_clashes=%d chassis_without_vxlan=%d pending_keys=%d\n", st.Conflicts, st.FDBClashes, st.NoVXLANEncap, gr.gw.Pending())
 	}
 	return b.String()

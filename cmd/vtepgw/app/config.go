@@ -27,6 +27,19 @@ type SwitchConfig struct {
 	Endpoints []string `mapstructure:"endpoints"`
 	// Settings are driver-specific options.
 	Settings map[string]any `mapstructure:"settings"`
+	// Learning overrides the top-level learning limits for this switch.
+	Learning *LearningConfig `mapstructure:"learning"`
+}
+
+// LearningConfig bounds switch-learned MACs written to the southbound.
+type LearningConfig struct {
+	// Rate is MACs per second per switch connection (0: unlimited).
+	Rate float64 `mapstructure:"rate"`
+	// Burst is how many may be written at once (default: Rate).
+	Burst int `mapstructure:"burst"`
+	// MaxPerLogicalSwitch and MaxPerSwitch cap FDB rows (0: unlimited).
+	MaxPerLogicalSwitch int `mapstructure:"max-per-logical-switch"`
+	MaxPerSwitch        int `mapstructure:"max-per-switch"`
 }
 
 // Config is a validated, immutable configuration snapshot.
@@ -47,6 +60,10 @@ type Config struct {
 	// SBProbeInterval is the SB inactivity probe unless the switch sets
 	// ovn-remote-probe-interval.
 	SBProbeInterval time.Duration `mapstructure:"sb-probe-interval"`
+	// Learning is the default per-switch learning limit.
+	Learning LearningConfig `mapstructure:"learning"`
+	// LearningRate caps learned MACs per second for all switches together.
+	LearningRate float64 `mapstructure:"learning-rate"`
 
 	tls *tls.Config
 }
@@ -67,6 +84,8 @@ var defaults = map[string]any{
 	"ca-cert":           "",
 	"northd-version":    "",
 	"sb-probe-interval": "5s",
+	"learning":          map[string]any{"rate": 0, "burst": 0, "max-per-logical-switch": 0, "max-per-switch": 0},
+	"learning-rate":     0,
 }
 
 func rundir() string {
@@ -199,6 +218,13 @@ func (c *Config) finish(fs *pflag.FlagSet) error {
 		if _, err := drivers.NewConnector(sw.Driver, drivers.Params{Name: sw.Name, Endpoints: sw.Endpoints, Settings: sw.Settings}); err != nil {
 			errs = append(errs, fmt.Errorf("switches[%d] (%s): %w", i, sw.Name, err))
 		}
+		if sw.Learning == nil {
+			l := c.Learning
+			sw.Learning = &l
+		}
+		if err := sw.Learning.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("switches[%d] (%s): learning: %w", i, sw.Name, err))
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -216,6 +242,9 @@ func (c *Config) finish(fs *pflag.FlagSet) error {
 	if c.LogFile == "-" {
 		c.LogFile = filepath.Join(logdir(), "vtepgw.log")
 	}
+	if c.LearningRate < 0 {
+		errs = append(errs, errors.New("learning-rate must not be negative"))
+	}
 	if c.SBProbeInterval < 0 {
 		errs = append(errs, fmt.Errorf("sb-probe-interval must not be negative"))
 	}
@@ -227,6 +256,13 @@ func (c *Config) finish(fs *pflag.FlagSet) error {
 		c.tls = t
 	}
 	return errors.Join(errs...)
+}
+
+func (l *LearningConfig) validate() error {
+	if l.Rate < 0 || l.Burst < 0 || l.MaxPerLogicalSwitch < 0 || l.MaxPerSwitch < 0 {
+		return errors.New("rate, burst and limits must not be negative")
+	}
+	return nil
 }
 
 func splitRemotes(in []string) []string {

@@ -60,12 +60,15 @@ var (
 	descConflicts = prometheus.NewDesc("vtepgw_binding_conflicts_total", "Port_Binding conflicts seen.", []string{"switch"}, nil)
 	descClashes   = prometheus.NewDesc("vtepgw_fdb_clashes_total", "FDB index clashes.", []string{"switch"}, nil)
 	descNoEncap   = prometheus.NewDesc("vtepgw_chassis_without_vxlan_total", "Ports skipped for lack of a vxlan encap.", []string{"switch"}, nil)
+	descLearned   = prometheus.NewDesc("vtepgw_learned_macs", "Switch-learned MACs held in SB FDB.", []string{"switch"}, nil)
+	descDeferred  = prometheus.NewDesc("vtepgw_learned_macs_rate_limited_total", "Learned MACs delayed by the learning rate limit.", []string{"switch"}, nil)
+	descRefused   = prometheus.NewDesc("vtepgw_learned_macs_refused_total", "Learned MACs refused by a MAC limit.", []string{"switch"}, nil)
 )
 
 type stateCollector struct{ d *daemon }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descUp, descRows, descConflicts, descClashes, descNoEncap} {
+	for _, d := range []*prometheus.Desc{descUp, descRows, descConflicts, descClashes, descNoEncap, descLearned, descDeferred, descRefused} {
 		ch <- d
 	}
 }
@@ -90,5 +93,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descConflicts, prometheus.CounterValue, float64(st.Conflicts), gr.cfg.Name)
 		ch <- prometheus.MustNewConstMetric(descClashes, prometheus.CounterValue, float64(st.FDBClashes), gr.cfg.Name)
 		ch <- prometheus.MustNewConstMetric(descNoEncap, prometheus.CounterValue, float64(st.NoVXLANEncap), gr.cfg.Name)
+		ch <- prometheus.MustNewConstMetric(descLearned, prometheus.GaugeValue, float64(st.LearnedOwned), gr.cfg.Name)
+		ch <- prometheus.MustNewConstMetric(descDeferred, prometheus.CounterValue, float64(st.RateDeferred), gr.cfg.Name)
+		ch <- prometheus.MustNewConstMetric(descRefused, prometheus.CounterValue, float64(st.CapRefused), gr.cfg.Name)
 	}
 }
