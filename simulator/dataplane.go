@@ -1,7 +1,6 @@
 package simulator
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -48,21 +47,17 @@ type ovsSnap struct {
 }
 
 func listOVS(ctx context.Context, c client.Client) (*ovsSnap, error) {
-	var (
-		roots []vswitchdb.OpenvSwitch
-		brs   []vswitchdb.Bridge
-		ports []vswitchdb.Port
-		ifs   []vswitchdb.Interface
-	)
-	for _, l := range []any{&roots, &brs, &ports, &ifs} {
-		if err := c.List(ctx, l); err != nil {
-			return nil, fmt.Errorf("list Open_vSwitch cache: %w", err)
-		}
+	roots, err1 := rows[vswitchdb.OpenvSwitch](c, "Open_vSwitch")
+	brs, err2 := rows[vswitchdb.Bridge](c, "Bridge")
+	ports, err3 := rows[vswitchdb.Port](c, "Port")
+	ifs, err4 := rows[vswitchdb.Interface](c, "Interface")
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return nil, fmt.Errorf("read Open_vSwitch cache: %w", err)
 	}
 	if len(roots) != 1 {
 		return nil, fmt.Errorf("Open_vSwitch table has %d rows, want 1", len(roots))
 	}
-	s := &ovsSnap{root: &roots[0]}
+	s := &ovsSnap{root: roots[0]}
 	s.bridges = byUUID(brs, func(b *vswitchdb.Bridge) string { return b.Name })
 	s.ports = byUUID(ports, func(p *vswitchdb.Port) string { return p.UUID })
 	s.ifaces = byUUID(ifs, func(p *vswitchdb.Interface) string { return p.UUID })
@@ -97,10 +92,16 @@ type flowKey struct {
 	match    string
 }
 
-type flowSet map[flowKey]openflow.FlowMod
+type flowSet map[flowKey]flowEntry
+
+type flowEntry struct {
+	mod openflow.FlowMod
+	enc string // wire encoding, to compare flows
+}
 
 func (fs flowSet) add(table uint8, prio uint16, m openflow.Match, in openflow.Instructions) {
-	fs[flowKey{table, prio, m.Key()}] = openflow.FlowMod{Command: openflow.FlowAdd, Cookie: ourCookie, Table: table, Priority: prio, Match: m, Instr: in}
+	f := openflow.FlowMod{Command: openflow.FlowAdd, Cookie: ourCookie, Table: table, Priority: prio, Match: m, Instr: in}
+	fs[flowKey{table, prio, m.Key()}] = flowEntry{mod: f, enc: string(f.Bytes())}
 }
 
 // bridgeOF is the OpenFlow side of one bridge: connection, installed flows,
@@ -124,13 +125,14 @@ type learnEvent struct {
 
 // dataplane realises a Config on ovs-vswitchd.
 type dataplane struct {
-	c      client.Client
-	opt    *Options
-	log    *slog.Logger
-	kick   func()
-	of     map[string]*bridgeOF // by bridge name; owned by the loop
-	nextLS int
-	nextVX int
+	c         client.Client
+	opt       *Options
+	log       *slog.Logger
+	kick      func()
+	kickLearn func()
+	of        map[string]*bridgeOF // by bridge name; owned by the loop
+	nextLS    int
+	nextVX    int
 
 	mu      sync.Mutex // guards events
 	events  []learnEvent
@@ -138,6 +140,9 @@ type dataplane struct {
 	tokens  float64
 	lastTok time.Time
 	limited int // MACs refused by the rate limit, for the log
+
+	lsBridge  map[string]string // LS → bridge, from the last full pass; owned by the loop
+	tableFull bool              // some LS at its learned-MAC cap, as last published
 
 	statsMu    sync.Mutex
 	stats      map[PortVLAN]Counters
@@ -149,8 +154,8 @@ type statsRef struct {
 	from bool
 }
 
-func newDataplane(c client.Client, opt *Options, log *slog.Logger, kick func()) *dataplane {
-	return &dataplane{c: c, opt: opt, log: log, kick: kick, of: map[string]*bridgeOF{},
+func newDataplane(c client.Client, opt *Options, log *slog.Logger, kick, kickLearn func()) *dataplane {
+	return &dataplane{c: c, opt: opt, log: log, kick: kick, kickLearn: kickLearn, of: map[string]*bridgeOF{},
 		learned: map[string]map[string]Learned{}, stats: map[PortVLAN]Counters{}, tokens: opt.LearnBurst()}
 }
 
@@ -798,6 +803,7 @@ func (d *dataplane) bridge(ctx context.Context, name, ls string) (*bridgeOF, err
 		d.learned[name] = map[string]Learned{}
 		d.mu.Unlock()
 		sink := func(ups []openflow.FlowUpdate) { d.onFlowUpdates(name, ups) }
+		conn.SetMonitorInstructions(false) // smaller updates; the MAC is in the match
 		if err := conn.Monitor(dctx, 1, 1, sink); err != nil {
 			d.closeBridge(b)
 			return nil, fmt.Errorf("bridge %s: %w", name, err)
@@ -820,19 +826,20 @@ func (d *dataplane) sync(ctx context.Context, b *bridgeOF, want flowSet) error {
 				openflow.FlowMod{Command: openflow.FlowDelete, Table: openflow.TableAll, Cookie: ourCookie, CookieMask: allOnes})
 		}
 		for _, k := range sortedFlowKeys(want) {
-			mods = append(mods, want[k])
+			mods = append(mods, want[k].mod)
 		}
 	} else {
-		for _, k := range sortedFlowKeys(b.installed) {
+		// Deletions first, then additions and changes (the bundle is
+		// ordered); within each group the order does not matter.
+		for k, f := range b.installed {
 			if _, ok := want[k]; !ok {
-				f := b.installed[k]
-				mods = append(mods, openflow.FlowMod{Command: openflow.FlowDeleteStrict, Table: f.Table, Priority: f.Priority,
-					Match: f.Match, Cookie: ourCookie, CookieMask: allOnes})
+				mods = append(mods, openflow.FlowMod{Command: openflow.FlowDeleteStrict, Table: f.mod.Table, Priority: f.mod.Priority,
+					Match: f.mod.Match, Cookie: ourCookie, CookieMask: allOnes})
 			}
 		}
-		for _, k := range sortedFlowKeys(want) {
-			if old, ok := b.installed[k]; !ok || !sameFlow(old, want[k]) {
-				mods = append(mods, want[k])
+		for k, f := range want {
+			if old, ok := b.installed[k]; !ok || old.enc != f.enc {
+				mods = append(mods, f.mod)
 			}
 		}
 	}
@@ -847,10 +854,6 @@ func (d *dataplane) sync(ctx context.Context, b *bridgeOF, want flowSet) error {
 	b.synced = true
 	d.log.Debug("flows installed", "bridge", b.name, "flow_mods", len(mods), "duration_seconds", time.Since(t0).Seconds())
 	return nil
-}
-
-func sameFlow(a, b openflow.FlowMod) bool {
-	return bytes.Equal(a.Bytes(), b.Bytes())
 }
 
 func sortedFlowKeys(fs flowSet) []flowKey {
@@ -890,18 +893,29 @@ func (d *dataplane) onFlowUpdates(bridge string, ups []openflow.FlowUpdate) {
 		}
 	}
 	d.mu.Unlock()
-	d.kick()
+	d.kickLearn()
 }
 
 // drainLearned applies queued learn events to d.learned, enforcing the
 // rate limit: a MAC refused by it is removed from the datapath, so that it
 // is learned again by a later packet, as on a switch whose learning engine
 // is saturated.
-func (d *dataplane) drainLearned(ctx context.Context) {
+//
+// It returns the MACs that changed per bridge, or nil after a resync
+// (everything may have changed).
+func (d *dataplane) drainLearned(ctx context.Context) map[string]map[string]bool {
 	d.mu.Lock()
 	evs := d.events
 	d.events = nil
 	d.mu.Unlock()
+	dirty := map[string]map[string]bool{}
+	mark := func(br, mac string) {
+		if dirty[br] == nil {
+			dirty[br] = map[string]bool{}
+		}
+		dirty[br][mac] = true
+	}
+	resynced := false
 	refused := map[string][]string{}
 	now := time.Now()
 	if d.opt.LearnRate > 0 {
@@ -914,6 +928,7 @@ func (d *dataplane) drainLearned(ctx context.Context) {
 			continue
 		}
 		if e.resync {
+			resynced = true
 			if b := d.of[e.bridge]; b != nil {
 				fs, err := b.conn.FlowStats(ctx, 1, learnCookie, allOnes)
 				if err == nil {
@@ -927,6 +942,7 @@ func (d *dataplane) drainLearned(ctx context.Context) {
 			}
 			continue
 		}
+		mark(e.bridge, e.mac)
 		if !e.add {
 			delete(m, e.mac)
 			continue
@@ -962,6 +978,37 @@ func (d *dataplane) drainLearned(ctx context.Context) {
 		d.limited += len(macs)
 		d.log.Debug("learning rate limit", "bridge", br, "refused", len(macs))
 	}
+	if resynced {
+		return nil
+	}
+	return dirty
+}
+
+// learnedStatus returns the published learned MACs per logical switch
+// (capped) and whether some logical switch is at its cap.
+func (d *dataplane) learnedStatus() (map[string][]Learned, bool) {
+	out := map[string][]Learned{}
+	full := false
+	for ls, br := range d.lsBridge {
+		m := d.learned[br]
+		l := make([]Learned, 0, len(m))
+		for _, e := range m {
+			l = append(l, e)
+		}
+		if c := d.opt.MaxLearnedPerLS; c > 0 && len(l) >= c {
+			// Keep the oldest entries.
+			sort.Slice(l, func(i, j int) bool {
+				if !l[i].Since.Equal(l[j].Since) {
+					return l[i].Since.Before(l[j].Since)
+				}
+				return l[i].MAC < l[j].MAC
+			})
+			full = true
+			l = l[:c]
+		}
+		out[ls] = l
+	}
+	return out, full
 }
 
 // collect fills the status: learned MACs (capped), BFD and stats.
@@ -970,24 +1017,13 @@ func (d *dataplane) collect(s *ovsSnap, cfg *Config, p *plan, st *Status) {
 	for _, f := range st.SwitchFaults {
 		faults[f] = true
 	}
-	for ls, br := range p.lsBridge {
-		m := d.learned[br]
-		l := make([]Learned, 0, len(m))
-		for _, e := range m {
-			l = append(l, e)
-		}
-		sort.Slice(l, func(i, j int) bool {
-			if !l[i].Since.Equal(l[j].Since) {
-				return l[i].Since.Before(l[j].Since)
-			}
-			return l[i].MAC < l[j].MAC
-		})
-		if c := d.opt.MaxLearnedPerLS; c > 0 && len(l) >= c {
-			faults["mac_table_exhaustion"] = true
-			l = l[:c]
-		}
-		st.Learned[ls] = l
+	d.lsBridge = p.lsBridge
+	var full bool
+	st.Learned, full = d.learnedStatus()
+	if full {
+		faults["mac_table_exhaustion"] = true
 	}
+	d.tableFull = full
 	for _, ip := range p.allRemote {
 		bs := map[string]string{"enabled": "false"}
 		if i := s.ifName[d.bfdPort(cfg, ip)]; i != nil {

@@ -29,40 +29,63 @@ type vtepSnap struct {
 	pls     map[string]*vtepdb.PhysicalLocatorSet
 	tun     map[string]*vtepdb.Tunnel
 	stats   map[string]*vtepdb.LogicalBindingStats
-	umr     []vtepdb.UcastMacsRemote
-	mmr     []vtepdb.McastMacsRemote
-	uml     []vtepdb.UcastMacsLocal
-	mml     []vtepdb.McastMacsLocal
+	umr     []*vtepdb.UcastMacsRemote
+	mmr     []*vtepdb.McastMacsRemote
+	uml     []*vtepdb.UcastMacsLocal
+	mml     []*vtepdb.McastMacsLocal
 	lsNames map[string]*vtepdb.LogicalSwitch
 }
 
-func byUUID[T any](in []T, id func(*T) string) map[string]*T {
+func byUUID[T any](in []*T, id func(*T) string) map[string]*T {
 	m := make(map[string]*T, len(in))
-	for i := range in {
-		m[id(&in[i])] = &in[i]
+	for _, r := range in {
+		m[id(r)] = r
 	}
 	return m
 }
 
-func listVtep(ctx context.Context, c client.Client, name string) (*vtepSnap, error) {
-	var (
-		pss  []vtepdb.PhysicalSwitch
-		pps  []vtepdb.PhysicalPort
-		lss  []vtepdb.LogicalSwitch
-		pls  []vtepdb.PhysicalLocator
-		plss []vtepdb.PhysicalLocatorSet
-		tuns []vtepdb.Tunnel
-		sts  []vtepdb.LogicalBindingStats
-	)
-	s := &vtepSnap{}
-	for _, l := range []any{&pss, &pps, &lss, &pls, &plss, &tuns, &sts, &s.umr, &s.mmr, &s.uml, &s.mml} {
-		if err := c.List(ctx, l); err != nil {
-			return nil, fmt.Errorf("list hardware_vtep cache: %w", err)
-		}
+// rows returns the cached rows of a table without copying them (libovsdb's
+// List deep-copies every row through JSON, which dominated a pass). The
+// rows are shared with the cache and must be treated as read-only; the
+// cache copies a row before it applies an update to it.
+func rows[T any](c client.Client, table string) ([]*T, error) {
+	tc := c.Cache().Table(table)
+	if tc == nil {
+		return nil, fmt.Errorf("table %s is not cached", table)
 	}
-	for i := range pss {
-		if pss[i].Name == name {
-			s.ps = &pss[i]
+	m := tc.RowsShallow()
+	out := make([]*T, 0, len(m))
+	for _, r := range m {
+		t, ok := r.(*T)
+		if !ok {
+			return nil, fmt.Errorf("table %s: unexpected row type %T", table, r)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func listVtep(ctx context.Context, c client.Client, name string) (*vtepSnap, error) {
+	s := &vtepSnap{}
+	var err error
+	pss, err1 := rows[vtepdb.PhysicalSwitch](c, "Physical_Switch")
+	pps, err2 := rows[vtepdb.PhysicalPort](c, "Physical_Port")
+	lss, err3 := rows[vtepdb.LogicalSwitch](c, "Logical_Switch")
+	pls, err4 := rows[vtepdb.PhysicalLocator](c, "Physical_Locator")
+	plss, err5 := rows[vtepdb.PhysicalLocatorSet](c, "Physical_Locator_Set")
+	tuns, err6 := rows[vtepdb.Tunnel](c, "Tunnel")
+	sts, err7 := rows[vtepdb.LogicalBindingStats](c, "Logical_Binding_Stats")
+	s.umr, err = rows[vtepdb.UcastMacsRemote](c, "Ucast_Macs_Remote")
+	var err8, err9, err10 error
+	s.mmr, err8 = rows[vtepdb.McastMacsRemote](c, "Mcast_Macs_Remote")
+	s.uml, err9 = rows[vtepdb.UcastMacsLocal](c, "Ucast_Macs_Local")
+	s.mml, err10 = rows[vtepdb.McastMacsLocal](c, "Mcast_Macs_Local")
+	if err := errors.Join(err, err1, err2, err3, err4, err5, err6, err7, err8, err9, err10); err != nil {
+		return nil, fmt.Errorf("read hardware_vtep cache: %w", err)
+	}
+	for _, ps := range pss {
+		if ps.Name == name {
+			s.ps = ps
 		}
 	}
 	if s.ps == nil {
@@ -371,51 +394,16 @@ func publish(ctx context.Context, c client.Client, s *vtepSnap, cfg *Config, st 
 			w.mutatePS("tunnels", ovsdb.MutateOperationInsert, addTun...)
 		}
 
-		// Ucast_Macs_Local: the learned MACs, locator = own[0]. Rows
-		// whose locator is one of our tunnel IPs are ours.
+		w.umlOps(own, local, st.Learned)
 		ownIP := map[string]bool{}
 		for _, ip := range own {
 			ownIP[ip] = true
-		}
-		type lm struct{ ls, mac string }
-		wantUML := map[lm]bool{}
-		for ls, l := range st.Learned {
-			for _, e := range l {
-				wantUML[lm{ls, e.MAC}] = true
-			}
 		}
 		lsName := func(u string) string {
 			if ls := s.ls[u]; ls != nil {
 				return ls.Name
 			}
 			return ""
-		}
-		haveUML := map[lm]bool{}
-		for _, r := range s.uml {
-			pl := s.pl[r.Locator]
-			if pl == nil || !ownIP[pl.DstIP] {
-				continue
-			}
-			k := lm{lsName(r.LogicalSwitch), normMAC(r.MAC)}
-			if !wantUML[k] || haveUML[k] || pl.DstIP != own[0] {
-				d := &vtepdb.UcastMacsLocal{UUID: r.UUID}
-				w.add(c.Where(d).Delete())
-				continue
-			}
-			haveUML[k] = true
-		}
-		for _, ls := range sortedKeys(st.Learned) {
-			lsRow := s.lsNames[ls]
-			if lsRow == nil {
-				continue
-			}
-			for _, e := range st.Learned[ls] {
-				if haveUML[lm{ls, e.MAC}] {
-					continue
-				}
-				r := &vtepdb.UcastMacsLocal{UUID: w.name(), MAC: e.MAC, LogicalSwitch: lsRow.UUID, Locator: local}
-				w.add(c.Create(r))
-			}
 		}
 
 		// Mcast_Macs_Local: unknown-dst → our tunnel IPs for every
@@ -470,6 +458,77 @@ func publish(ctx context.Context, c client.Client, s *vtepSnap, cfg *Config, st 
 			w.add(c.Create(r))
 		}
 	}
+	if w.err != nil {
+		return 0, fmt.Errorf("build hardware_vtep ops: %w", w.err)
+	}
+	if len(w.ops) == 0 {
+		return 0, nil
+	}
+	if err := transact(ctx, c, w.ops); err != nil {
+		return 0, fmt.Errorf("hardware_vtep: %w", err)
+	}
+	return len(w.ops), nil
+}
+
+// umlOps syncs Ucast_Macs_Local with the learned MACs: locator = own[0].
+// Rows whose locator is one of our tunnel IPs are ours.
+func (w *vtepWriter) umlOps(own []string, local string, learned map[string][]Learned) {
+	s, c := w.s, w.c
+	ownIP := map[string]bool{}
+	for _, ip := range own {
+		ownIP[ip] = true
+	}
+	type lm struct{ ls, mac string }
+	wantUML := map[lm]bool{}
+	for ls, l := range learned {
+		for _, e := range l {
+			wantUML[lm{ls, e.MAC}] = true
+		}
+	}
+	haveUML := map[lm]bool{}
+	for _, r := range s.uml {
+		pl := s.pl[r.Locator]
+		if pl == nil || !ownIP[pl.DstIP] {
+			continue
+		}
+		ls := s.ls[r.LogicalSwitch]
+		name := ""
+		if ls != nil {
+			name = ls.Name
+		}
+		k := lm{name, r.MAC}
+		if !wantUML[k] {
+			k.mac = normMAC(r.MAC)
+		}
+		if !wantUML[k] || haveUML[k] || pl.DstIP != own[0] {
+			d := &vtepdb.UcastMacsLocal{UUID: r.UUID}
+			w.add(c.Where(d).Delete())
+			continue
+		}
+		haveUML[k] = true
+	}
+	for _, ls := range sortedKeys(learned) {
+		lsRow := s.lsNames[ls]
+		if lsRow == nil {
+			continue
+		}
+		for _, e := range learned[ls] {
+			if haveUML[lm{ls, e.MAC}] {
+				continue
+			}
+			r := &vtepdb.UcastMacsLocal{UUID: w.name(), MAC: e.MAC, LogicalSwitch: lsRow.UUID, Locator: local}
+			w.add(c.Create(r))
+		}
+	}
+}
+
+// publishLearned writes only Ucast_Macs_Local (the learn-only pass).
+func publishLearned(ctx context.Context, c client.Client, s *vtepSnap, own []string, learned map[string][]Learned) (int, error) {
+	if len(own) == 0 {
+		return 0, nil
+	}
+	w := &vtepWriter{c: c, s: s, newPL: map[string]string{}, newPLS: map[string]string{}}
+	w.umlOps(own, w.locator(own[0]), learned)
 	if w.err != nil {
 		return 0, fmt.Errorf("build hardware_vtep ops: %w", w.err)
 	}

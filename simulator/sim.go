@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -110,6 +112,9 @@ func (o *Options) defaults() error {
 	return nil
 }
 
+// passGap caps the pause between two passes under load (see Run).
+const passGap = 10 * time.Millisecond
+
 // Sim is one running simulated switch.
 type Sim struct {
 	opt  Options
@@ -119,22 +124,46 @@ type Sim struct {
 	kick chan struct{}
 	dp   *dataplane
 
-	mu     sync.Mutex // guards passes, lastPass
-	passes int
-	last   time.Time
+	mu        sync.Mutex // guards passes, last, needFull, needLearn
+	passes    int
+	last      time.Time
+	needFull  bool // a full pass is due (configuration changed)
+	needLearn bool // a learn-only pass is due (learned MACs changed)
+
+	umlMu    sync.Mutex        // guards umlIdx, umlDirty
+	umlIdx   map[umlKey]string // Ucast_Macs_Local (LS uuid, MAC) → row uuid, kept by cache events
+	umlDirty map[umlKey]bool   // rows changed by someone (maybe us) since the last learn pass
 }
+
+type umlKey struct{ ls, mac string }
 
 // New validates the options. Run connects and runs the switch.
 func New(o Options) (*Sim, error) {
 	if err := o.defaults(); err != nil {
 		return nil, fmt.Errorf("vtepsim options: %w", err)
 	}
-	s := &Sim{opt: o, log: o.Log.With("switch", o.Switch), kick: make(chan struct{}, 1)}
+	s := &Sim{opt: o, log: o.Log.With("switch", o.Switch), kick: make(chan struct{}, 1),
+		umlIdx: map[umlKey]string{}, umlDirty: map[umlKey]bool{}}
 	return s, nil
 }
 
-// Kick schedules a reconcile pass.
+// Kick schedules a full reconcile pass.
 func (s *Sim) Kick() {
+	s.mu.Lock()
+	s.needFull = true
+	s.mu.Unlock()
+	s.wake()
+}
+
+// kickLearn schedules a pass that only publishes learned MACs.
+func (s *Sim) kickLearn() {
+	s.mu.Lock()
+	s.needLearn = true
+	s.mu.Unlock()
+	s.wake()
+}
+
+func (s *Sim) wake() {
 	select {
 	case s.kick <- struct{}{}:
 	default:
@@ -189,12 +218,20 @@ func (s *Sim) connect(ctx context.Context, dbm func() (model.ClientDBModel, erro
 	if err := c.Connect(cctx); err != nil {
 		return nil, fmt.Errorf("connect %s at %s: %w", name, s.opt.DB, err)
 	}
+	// Ucast_Macs_Local is written by the simulator alone (learned MACs):
+	// a change there needs only the learn-only pass, which restores it.
+	kick := func(table string, old, new model.Model) {
+		if table == "Ucast_Macs_Local" {
+			s.onUML(old, new)
+			s.kickLearn()
+			return
+		}
+		s.Kick()
+	}
 	c.Cache().AddEventHandler(&cache.EventHandlerFuncs{
-		AddFunc:    func(string, model.Model) { s.Kick() },
-		DeleteFunc: func(string, model.Model) { s.Kick() },
-		UpdateFunc: func(table string, old, new model.Model) {
-			s.Kick()
-		},
+		AddFunc:    func(table string, m model.Model) { kick(table, nil, m) },
+		DeleteFunc: func(table string, m model.Model) { kick(table, m, nil) },
+		UpdateFunc: func(table string, old, new model.Model) { kick(table, old, new) },
 	})
 	if _, err := c.Monitor(cctx, c.NewMonitor(monitorOpts(tables)...)); err != nil {
 		c.Close()
@@ -219,7 +256,7 @@ func (s *Sim) Run(ctx context.Context) error {
 		return err
 	}
 	defer s.vt.Close()
-	s.dp = newDataplane(s.vs, &s.opt, s.log, s.Kick)
+	s.dp = newDataplane(s.vs, &s.opt, s.log, s.Kick, s.kickLearn)
 	defer s.dp.close()
 	s.log.Info("vtepsim running", "db", s.opt.DB, "rundir", s.opt.RunDir)
 
@@ -229,6 +266,9 @@ func (s *Sim) Run(ctx context.Context) error {
 	delay := 50 * time.Millisecond
 	s.Kick()
 	lastErr := ""
+	var lastEnd time.Time
+	lastWrote := false
+	var lastDur time.Duration
 	for {
 		select {
 		case <-ctx.Done():
@@ -239,13 +279,48 @@ func (s *Sim) Run(ctx context.Context) error {
 			if changed, err := s.dp.readStats(ctx, s.opt.Switch); err != nil || !changed {
 				continue
 			}
+			s.mu.Lock()
+			s.needFull = true
+			s.mu.Unlock()
 		}
-		retry = nil
-		err := s.pass(ctx)
+		// Under a stream of changes (a learning burst), coalesce: after a
+		// pass that wrote something, the next one waits as long as that
+		// pass took (at most passGap), so passes use at most half of a
+		// core and batch more work each. An isolated change runs at once.
+		if wait := min(lastDur, passGap) - time.Since(lastEnd); lastWrote && wait > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+			select {
+			case <-s.kick:
+			default:
+			}
+		}
+		s.mu.Lock()
+		full, learn := s.needFull, s.needLearn
+		s.needFull, s.needLearn = false, false
+		s.mu.Unlock()
+		var err error
+		var wrote bool
+		t0 := time.Now()
+		switch {
+		case full:
+			wrote, err = s.pass(ctx)
+		case learn:
+			wrote, err = s.learnPass(ctx)
+		}
+		lastEnd, lastWrote = time.Now(), wrote
+		lastDur = lastEnd.Sub(t0)
 		if ctx.Err() != nil {
 			return nil
 		}
+		retry = nil
 		if err != nil {
+			s.mu.Lock()
+			s.needFull = true
+			s.mu.Unlock()
 			if msg := err.Error(); msg != lastErr {
 				lvl := slog.LevelWarn
 				if errors.Is(err, errNotReady) || errors.Is(err, errNoSwitch) || errors.Is(err, errNoBridge) {
@@ -263,9 +338,157 @@ func (s *Sim) Run(ctx context.Context) error {
 	}
 }
 
+// onUML keeps the Ucast_Macs_Local index (runs on libovsdb's event goroutine).
+func (s *Sim) onUML(old, new model.Model) {
+	s.umlMu.Lock()
+	defer s.umlMu.Unlock()
+	if o, ok := old.(*vtepdb.UcastMacsLocal); ok {
+		k := umlKey{o.LogicalSwitch, normMAC(o.MAC)}
+		if s.umlIdx[k] == o.UUID {
+			delete(s.umlIdx, k)
+		}
+		s.umlDirty[k] = true
+	}
+	if n, ok := new.(*vtepdb.UcastMacsLocal); ok {
+		k := umlKey{n.LogicalSwitch, normMAC(n.MAC)}
+		s.umlIdx[k] = n.UUID
+		s.umlDirty[k] = true
+	}
+}
+
+// learnPass publishes learned-MAC changes only. It falls back to a full
+// pass before the first full pass and when the cap fault changes.
+func (s *Sim) learnPass(ctx context.Context) (bool, error) {
+	if s.dp.lsBridge == nil {
+		return s.pass(ctx)
+	}
+	dirty := s.dp.drainLearned(ctx)
+	if dirty == nil || s.opt.MaxLearnedPerLS > 0 {
+		// After a resync, or with a cap (which picks the oldest MACs),
+		// compare everything.
+		learned, full := s.dp.learnedStatus()
+		if full != s.dp.tableFull {
+			return s.pass(ctx)
+		}
+		snap, err := listVtep(ctx, s.vt, s.opt.Switch)
+		if err != nil {
+			return false, err
+		}
+		own := slices.Clone(snap.ps.TunnelIPs)
+		sort.Strings(own)
+		n, err := publishLearned(ctx, s.vt, snap, own, learned)
+		s.log.Debug("learn pass done", "vtep_ops", n, "incremental", false)
+		return n > 0, err
+	}
+	n, err := s.publishDirty(ctx, dirty)
+	s.log.Debug("learn pass done", "vtep_ops", n, "incremental", true)
+	return n > 0, err
+}
+
+// publishDirty brings the Ucast_Macs_Local rows of the changed MACs (from
+// the data plane, or rows changed in the database) in line with the learned
+// state, in O(changes).
+func (s *Sim) publishDirty(ctx context.Context, dirty map[string]map[string]bool) (int, error) {
+	lss, err := rows[vtepdb.LogicalSwitch](s.vt, "Logical_Switch")
+	if err != nil {
+		return 0, err
+	}
+	pss, err := rows[vtepdb.PhysicalSwitch](s.vt, "Physical_Switch")
+	if err != nil {
+		return 0, err
+	}
+	var own []string
+	for _, ps := range pss {
+		if ps.Name == s.opt.Switch {
+			own = slices.Clone(ps.TunnelIPs)
+		}
+	}
+	if len(own) == 0 {
+		return 0, nil
+	}
+	sort.Strings(own)
+	lsUUID, lsName := map[string]string{}, map[string]string{}
+	for _, ls := range lss {
+		lsUUID[ls.Name], lsName[ls.UUID] = ls.UUID, ls.Name
+	}
+	brLS := map[string]string{}
+	for ls, br := range s.dp.lsBridge {
+		brLS[br] = ls
+	}
+	keys := map[umlKey]bool{}
+	for br, macs := range dirty {
+		if u := lsUUID[brLS[br]]; u != "" {
+			for mac := range macs {
+				keys[umlKey{u, mac}] = true
+			}
+		}
+	}
+	s.umlMu.Lock()
+	for k := range s.umlDirty {
+		keys[k] = true
+	}
+	clear(s.umlDirty)
+	have := make(map[umlKey]string, len(keys))
+	for k := range keys {
+		if u, ok := s.umlIdx[k]; ok {
+			have[k] = u
+		}
+	}
+	s.umlMu.Unlock()
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	pls, err := rows[vtepdb.PhysicalLocator](s.vt, "Physical_Locator")
+	if err != nil {
+		return 0, err
+	}
+	ucache := s.vt.Cache().Table("Ucast_Macs_Local")
+	snap := &vtepSnap{pl: byUUID(pls, func(p *vtepdb.PhysicalLocator) string { return p.UUID })}
+	w := &vtepWriter{c: s.vt, s: snap, newPL: map[string]string{}, newPLS: map[string]string{}}
+	local := w.locator(own[0])
+	for k := range keys {
+		ls := lsName[k.ls]
+		br := s.dp.lsBridge[ls]
+		_, want := s.dp.learned[br][k.mac]
+		u, exists := have[k]
+		if exists && ucache != nil {
+			// Only rows on our first tunnel IP are ours to keep; rows of
+			// other switches (other locators) are left alone.
+			r, _ := ucache.Row(u).(*vtepdb.UcastMacsLocal)
+			pl := (*vtepdb.PhysicalLocator)(nil)
+			if r != nil {
+				pl = snap.pl[r.Locator]
+			}
+			switch {
+			case pl == nil || !slices.Contains(own, pl.DstIP):
+				exists = false // another switch's row: not ours
+			case pl.DstIP != own[0]:
+				w.add(s.vt.Where(&vtepdb.UcastMacsLocal{UUID: u}).Delete())
+				exists = false
+			}
+		}
+		switch {
+		case want && !exists && br != "":
+			w.add(s.vt.Create(&vtepdb.UcastMacsLocal{UUID: w.name(), MAC: k.mac, LogicalSwitch: k.ls, Locator: local}))
+		case !want && exists:
+			w.add(s.vt.Where(&vtepdb.UcastMacsLocal{UUID: u}).Delete())
+		}
+	}
+	if w.err != nil {
+		return 0, fmt.Errorf("build hardware_vtep ops: %w", w.err)
+	}
+	if len(w.ops) == 0 {
+		return 0, nil
+	}
+	if err := transact(ctx, s.vt, w.ops); err != nil {
+		return 0, fmt.Errorf("hardware_vtep: %w", err)
+	}
+	return len(w.ops), nil
+}
+
 // pass runs one reconcile pass: hardware_vtep → Config → data plane →
 // Status → hardware_vtep.
-func (s *Sim) pass(ctx context.Context) error {
+func (s *Sim) pass(ctx context.Context) (bool, error) {
 	t0 := time.Now()
 	defer func() {
 		s.mu.Lock()
@@ -276,11 +499,11 @@ func (s *Sim) pass(ctx context.Context) error {
 	s.dp.drainLearned(ctx)
 	os, err := listOVS(ctx, s.vs)
 	if err != nil {
-		return err
+		return false, err
 	}
 	br := os.bridges[s.opt.Switch]
 	if br == nil {
-		return fmt.Errorf("OVS bridge %q: %w", s.opt.Switch, errNoBridge)
+		return false, fmt.Errorf("OVS bridge %q: %w", s.opt.Switch, errNoBridge)
 	}
 	var ports []string
 	for name := range os.bridgePorts(br) {
@@ -288,19 +511,17 @@ func (s *Sim) pass(ctx context.Context) error {
 	}
 	snap, err := listVtep(ctx, s.vt, s.opt.Switch)
 	if err != nil {
-		return err
+		return false, err
 	}
 	cfg := snap.config(ports)
 	st, dpErr := s.dp.apply(ctx, cfg)
 	if st == nil {
-		return dpErr
+		return false, dpErr
 	}
 	n, err := publish(ctx, s.vt, snap, cfg, st)
 	if err != nil {
-		return errors.Join(dpErr, err)
+		return false, errors.Join(dpErr, err)
 	}
-	if n > 0 {
-		s.log.Debug("hardware_vtep updated", "ops", n, "duration_seconds", time.Since(t0).Seconds())
-	}
-	return dpErr
+	s.log.Debug("pass done", "vtep_ops", n, "duration_seconds", time.Since(t0).Seconds())
+	return n > 0, dpErr
 }

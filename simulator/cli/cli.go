@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -220,6 +221,13 @@ func runDaemon(o *daemonOpts) int {
 		log.Warn("no unixctl socket", "err", err)
 	} else {
 		defer ctl.Close()
+	}
+	if prof := os.Getenv("VTEPSIM_CPUPROFILE"); prof != "" {
+		if f, err := os.Create(prof); err == nil {
+			if err := pprof.StartCPUProfile(f); err == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
 	}
 	if err := sim.Run(ctx); err != nil {
 		log.Error("vtepsim failed", "err", err)

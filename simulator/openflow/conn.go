@@ -41,8 +41,10 @@ type Conn struct {
 	track  map[uint32]bool     // xids whose errors are collected into errs
 	closed bool
 	mon    func([]FlowUpdate) // flow-monitor update sink
-	done   chan struct{}
-	err    error
+	// monFlags are the OFPFMF_* flags of Monitor; see SetMonitorInstructions.
+	monFlags uint16
+	done     chan struct{}
+	err      error
 }
 
 // Dial connects to a unix socket (a bridge's .mgmt socket) and negotiates
@@ -53,7 +55,7 @@ func Dial(ctx context.Context, path string) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", path, err)
 	}
-	c := &Conn{nc: nc, pend: map[uint32]*pending{}, errs: map[uint32]error{}, track: map[uint32]bool{}, done: make(chan struct{})}
+	c := &Conn{nc: nc, monFlags: 1 | 2 | 4 | 8 | 16, pend: map[uint32]*pending{}, errs: map[uint32]error{}, track: map[uint32]bool{}, done: make(chan struct{})}
 	// HELLO with a version bitmap that holds only 1.4.
 	hello := make([]byte, 16)
 	binary.BigEndian.PutUint16(hello[8:], 1) // OFPHET_VERSIONBITMAP
@@ -470,6 +472,18 @@ func (c *Conn) FlowStats(ctx context.Context, table uint8, cookie, mask uint64) 
 	return out, nil
 }
 
+// SetMonitorInstructions chooses whether Monitor asks for the flows'
+// instructions (the default); without them updates are smaller and
+// FlowStat.OutPorts stays empty. Call it before Monitor.
+func (c *Conn) SetMonitorInstructions(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.monFlags = 1 | 2 | 4 | 8
+	if on {
+		c.monFlags |= 16
+	}
+}
+
 // Monitor starts an OpenFlow 1.4 flow monitor on a table (TableAll for
 // all). The initial flows (EventInitial) and every later add, removal and
 // modification are passed to sink, on the connection's read goroutine, so
@@ -478,6 +492,7 @@ func (c *Conn) FlowStats(ctx context.Context, table uint8, cookie, mask uint64) 
 func (c *Conn) Monitor(ctx context.Context, id uint32, table uint8, sink func([]FlowUpdate)) error {
 	c.mu.Lock()
 	c.mon = sink
+	flags := c.monFlags
 	c.mu.Unlock()
 	xid := c.nextXID()
 	m := (&Match{}).encode()
@@ -486,7 +501,7 @@ func (c *Conn) Monitor(ctx context.Context, id uint32, table uint8, sink func([]
 	binary.BigEndian.PutUint32(b[16:], id)
 	binary.BigEndian.PutUint32(b[20:], PortAny)
 	binary.BigEndian.PutUint32(b[24:], groupAny)
-	binary.BigEndian.PutUint16(b[28:], 1|2|4|8|16) // initial, add, removed, modify, instructions
+	binary.BigEndian.PutUint16(b[28:], flags)
 	b[30] = table
 	b[31] = 0 // OFPFMC_ADD
 	b = append(b, m...)
