@@ -43,6 +43,8 @@ type SouthboundOptions struct {
 	NorthdVersion string
 	// Limits bound learned MACs written to SB.
 	Limits Limits
+	// Replication configures service-node replication.
+	Replication ReplicationOptions
 }
 
 // contribution is what one SB row adds to one datapath: its MACs and the
@@ -102,6 +104,8 @@ type Southbound struct {
 	refused       map[vtep.MACKey]bool
 	freed         bool
 	faultsChanged bool
+	replicators   map[string]string // tunnel IP → replicator chassis
+	healthy       map[string]bool   // tunnel IPs with BFD up
 	pbGroup       map[string]string // logical port → VTEP LS it was a candidate for
 	logged        map[string]string // log de-duplication: subject → last message
 	pinned        string
@@ -348,7 +352,7 @@ func (s *Southbound) LogicalSwitch(obs vtep.LogicalSwitch) vtep.LogicalSwitch {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if dp, ok := s.attach[obs.Name]; ok {
-		return vtep.LogicalSwitch{Name: obs.Name, VNI: &dp, ReplicationMode: vtep.ReplicationSourceNode}
+		return vtep.LogicalSwitch{Name: obs.Name, VNI: &dp, ReplicationMode: s.effectiveMode(obs.Name)}
 	}
 	zero := 0
 	return vtep.LogicalSwitch{Name: obs.Name, VNI: &zero}
@@ -387,6 +391,9 @@ func (s *Southbound) McastRemote(k vtep.MACKey) (vtep.McastMAC, bool) {
 		return e, ok
 	}
 	locs := s.floodLocators(dp)
+	if s.effectiveMode(k.LS) == vtep.ReplicationServiceNode {
+		locs = s.healthyReplicators()
+	}
 	if len(locs) == 0 {
 		return vtep.McastMAC{}, false
 	}
@@ -606,6 +613,9 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 			s.emitAttached(b, ls, dp)
 		}
 	}
+	if resync || mayChangeReplication(keys) {
+		s.syncReplicators(b, sw)
+	}
 	s.retryRefused(b)
 	if err := s.commit(ctx, b); err != nil {
 		return nil, err
@@ -671,4 +681,12 @@ func (s *Southbound) commit(ctx context.Context, b *batch) error {
 
 func isConstraint(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "constraint violation")
+}
+
+// mayChangeReplication reports whether a batch may change replicators or their
+// health: chassis events, tunnel (BFD) events, switch topology.
+func mayChangeReplication(keys []vtep.Key) bool {
+	return slices.ContainsFunc(keys, func(k vtep.Key) bool {
+		return k.Kind == vtep.KindSBChassis || k.Kind == vtep.KindTunnel || k.Kind == vtep.KindPhysicalSwitch
+	})
 }

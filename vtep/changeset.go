@@ -36,22 +36,27 @@ type Changeset struct {
 	McastRemote     []McastChange
 	// Faults are applied only by switches that implement FaultSwitch.
 	Faults []FaultChange
+	// Tunnels are applied only by switches that implement TunnelSwitch.
+	Tunnels []TunnelChange
 }
 
 // Empty reports whether the changeset changes nothing.
 func (c *Changeset) Empty() bool {
-	return len(c.LogicalSwitches) == 0 && len(c.UcastRemote) == 0 && len(c.McastRemote) == 0 && len(c.Faults) == 0
+	return len(c.LogicalSwitches) == 0 && len(c.UcastRemote) == 0 && len(c.McastRemote) == 0 && len(c.Faults) == 0 && len(c.Tunnels) == 0
 }
 
 // Len returns the number of entries in the changeset.
 func (c *Changeset) Len() int {
-	return len(c.LogicalSwitches) + len(c.UcastRemote) + len(c.McastRemote) + len(c.Faults)
+	return len(c.LogicalSwitches) + len(c.UcastRemote) + len(c.McastRemote) + len(c.Faults) + len(c.Tunnels)
 }
 
 func (c *Changeset) String() string {
 	s := fmt.Sprintf("%d logical switches, %d ucast, %d mcast", len(c.LogicalSwitches), len(c.UcastRemote), len(c.McastRemote))
 	if len(c.Faults) > 0 {
 		s += fmt.Sprintf(", %d faults", len(c.Faults))
+	}
+	if len(c.Tunnels) > 0 {
+		s += fmt.Sprintf(", %d tunnels", len(c.Tunnels))
 	}
 	return s
 }

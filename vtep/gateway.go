@@ -229,6 +229,17 @@ func (g *Gateway) changeset(keys, more []Key) (*Changeset, []Key) {
 			}
 		}
 	}
+	if resync || slices.ContainsFunc(more, func(k Key) bool { return k.Kind == KindTunnel }) ||
+		slices.ContainsFunc(keys, func(k Key) bool { return k.Kind == KindTunnel }) {
+		ts, ok1 := g.sw.(TunnelSwitch)
+		src, ok2 := g.sb.(TunnelSource)
+		if ok1 && ok2 {
+			cs.Tunnels = DiffTunnels(src.DesiredTunnels(), ts.Tunnels())
+			if len(cs.Tunnels) > 0 {
+				list = append(list, Key{Kind: KindTunnel})
+			}
+		}
+	}
 	for _, k := range list {
 		switch k.Kind {
 		case KindLogicalSwitch:

@@ -31,6 +31,8 @@ func (h *eventHandler) keys(table string, rows ...model.Model) {
 		case *vtepdb.LogicalSwitch, *vtepdb.LogicalSwitchExt:
 			ls, _ := toLSRow(m)
 			n(vtep.LogicalSwitchKey(ls.Name))
+		case *vtepdb.Tunnel:
+			n(vtep.Key{Kind: vtep.KindTunnel, Name: h.s.locatorIP(r.Remote)})
 		case *vtepdb.Global, *vtepdb.GlobalExt:
 			n(vtep.Key{Kind: vtep.KindSBGlobal})
 		case *vtepdb.UcastMacsRemote, *vtepdb.McastMacsRemote, *vtepdb.UcastMacsLocal, *vtepdb.McastMacsLocal:

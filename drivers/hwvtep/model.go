@@ -22,6 +22,7 @@ const (
 	tMML       = "Mcast_Macs_Local"
 	tLocator   = "Physical_Locator"
 	tLocSet    = "Physical_Locator_Set"
+	tTunnel    = "Tunnel"
 	encapVXLAN = "vxlan_over_ipv4"
 )
 
@@ -64,6 +65,7 @@ func (f features) model() (model.ClientDBModel, error) {
 		tUML:    &vtepdb.UcastMacsLocal{},
 		tMML:    &vtepdb.McastMacsLocal{},
 		tLocSet: &vtepdb.PhysicalLocatorSet{},
+		tTunnel: &vtepdb.Tunnel{},
 	}
 	if f.plExt {
 		m[tLocator] = &vtepdb.PhysicalLocatorExt{}

@@ -84,7 +84,10 @@ func (b *txnBuilder) build(cs *vtep.Changeset) error {
 			return err
 		}
 	}
-	return b.faults(cs.Faults)
+	if err := b.faults(cs.Faults); err != nil {
+		return err
+	}
+	return b.tunnels(cs.Tunnels)
 }
 
 func (b *txnBuilder) logicalSwitch(c vtep.LogicalSwitchChange) error {

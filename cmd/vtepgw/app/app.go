@@ -322,6 +322,7 @@ func (d *daemon) runSwitch(ctx context.Context, sc SwitchConfig) error {
 			Rate: sc.Learning.Rate, Burst: sc.Learning.Burst,
 			MaxPerLS: sc.Learning.MaxPerLogicalSwitch, MaxPerSwitch: sc.Learning.MaxPerSwitch,
 		},
+		Replication: sc.Replication.options(),
 	}, gr.buf.notify)
 	defer gr.sb.Close()
 	gr.gw = vtep.NewGateway(gr.session, gr.sb, vtep.GatewayOptions{

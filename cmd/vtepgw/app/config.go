@@ -15,6 +15,7 @@ import (
 
 	"github.com/vtepgw/vtepgw/drivers"
 	"github.com/vtepgw/vtepgw/internal/ovsdbx"
+	"github.com/vtepgw/vtepgw/sbsync"
 )
 
 // SwitchConfig is one switch connection.
@@ -29,6 +30,22 @@ type SwitchConfig struct {
 	Settings map[string]any `mapstructure:"settings"`
 	// Learning overrides the top-level learning limits for this switch.
 	Learning *LearningConfig `mapstructure:"learning"`
+	// Replication overrides the top-level replication settings.
+	Replication *ReplicationConfig `mapstructure:"replication"`
+}
+
+// ReplicationConfig selects source-node or service-node replication.
+type ReplicationConfig struct {
+	// Default mode: source_node (default) or service_node.
+	Default string `mapstructure:"default"`
+	// LogicalSwitches maps VTEP logical switch names to a mode.
+	LogicalSwitches map[string]string `mapstructure:"logical-switches"`
+	// Replicators are SB chassis names used as replicators, in addition
+	// to chassis with "vtep-replicator" in other_config:ovn-cms-options.
+	Replicators []string `mapstructure:"replicators"`
+	// BFD holds Tunnel bfd_params for replicator tunnels: min_rx, min_tx,
+	// decay_min_rx (ms), cpath_down, check_tnl_key.
+	BFD map[string]string `mapstructure:"bfd"`
 }
 
 // LearningConfig bounds switch-learned MACs written to the southbound.
@@ -62,6 +79,8 @@ type Config struct {
 	SBProbeInterval time.Duration `mapstructure:"sb-probe-interval"`
 	// Learning is the default per-switch learning limit.
 	Learning LearningConfig `mapstructure:"learning"`
+	// Replication is the default replication configuration.
+	Replication ReplicationConfig `mapstructure:"replication"`
 	// LearningRate caps learned MACs per second for all switches together.
 	LearningRate float64 `mapstructure:"learning-rate"`
 
@@ -86,6 +105,7 @@ var defaults = map[string]any{
 	"sb-probe-interval": "5s",
 	"learning":          map[string]any{"rate": 0, "burst": 0, "max-per-logical-switch": 0, "max-per-switch": 0},
 	"learning-rate":     0,
+	"replication":       map[string]any{"default": "source_node"},
 }
 
 func rundir() string {
@@ -225,6 +245,13 @@ func (c *Config) finish(fs *pflag.FlagSet) error {
 		if err := sw.Learning.validate(); err != nil {
 			errs = append(errs, fmt.Errorf("switches[%d] (%s): learning: %w", i, sw.Name, err))
 		}
+		if sw.Replication == nil {
+			r := c.Replication
+			sw.Replication = &r
+		}
+		if err := sw.Replication.options().Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("switches[%d] (%s): replication: %w", i, sw.Name, err))
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -256,6 +283,10 @@ func (c *Config) finish(fs *pflag.FlagSet) error {
 		c.tls = t
 	}
 	return errors.Join(errs...)
+}
+
+func (r *ReplicationConfig) options() sbsync.ReplicationOptions {
+	return sbsync.ReplicationOptions{Default: r.Default, Modes: r.LogicalSwitches, Replicators: r.Replicators, BFD: r.BFD}
 }
 
 func (l *LearningConfig) validate() error {
