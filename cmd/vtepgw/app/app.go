@@ -26,6 +26,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vtepgw/vtepgw/drivers"
+	procutil "github.com/vtepgw/vtepgw/internal/daemon"
 	"github.com/vtepgw/vtepgw/internal/unixctl"
 	"github.com/vtepgw/vtepgw/sbsync"
 	"github.com/vtepgw/vtepgw/vtep"
@@ -135,6 +136,7 @@ type daemon struct {
 	log      *slog.Logger
 	level    slog.LevelVar
 	logClose io.Closer
+	logFile  *procutil.ReopenableFile
 	metrics  *metrics
 	sb       *sbsync.Client
 
@@ -193,10 +195,11 @@ func (d *daemon) setupLogging(console bool) error {
 		if err := os.MkdirAll(filepath.Dir(d.cfg.LogFile), 0o755); err != nil {
 			return fmt.Errorf("log file: %w", err)
 		}
-		f, err := os.OpenFile(d.cfg.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		f, err := procutil.OpenLogFile(d.cfg.LogFile)
 		if err != nil {
 			return fmt.Errorf("log file: %w", err)
 		}
+		d.logFile = f
 		d.logClose = f
 		w = append(w, f)
 	}
@@ -229,11 +232,11 @@ func (d *daemon) run() error {
 	defer stop()
 	d.stop = stop
 	if d.cfg.Pidfile != "" {
-		release, err := writePidfile(d.cfg.Pidfile)
+		release, err := procutil.CreatePidfile(d.cfg.Pidfile)
 		if err != nil {
 			return err
 		}
-		defer release()
+		defer func() { _ = release() }()
 	}
 	d.metrics = newMetrics()
 	sb, err := sbsync.New(sbsync.Options{
@@ -361,6 +364,11 @@ func (d *daemon) signals(ctx context.Context) error {
 			return nil
 		case s := <-ch:
 			if s == syscall.SIGHUP {
+				if d.logFile != nil {
+					if err := d.logFile.Reopen(); err != nil {
+						d.log.Error("reopening the log file failed", "err", err)
+					}
+				}
 				d.reload()
 				continue
 			}
@@ -460,6 +468,12 @@ func (d *daemon) startControl() (*unixctl.Server, error) {
 	srv.Register("status", "", 0, 0, func(context.Context, []string) (string, error) {
 		return d.status(), nil
 	})
+	srv.Register("vlog/reopen", "", 0, 0, func(context.Context, []string) (string, error) {
+		if d.logFile == nil {
+			return "", errors.New("no log file")
+		}
+		return "", d.logFile.Reopen()
+	})
 	srv.Register("vlog/set", "LEVEL", 1, 1, func(_ context.Context, args []string) (string, error) {
 		d.setLevel(strings.TrimPrefix(args[0], "ANY:"))
 		return "", nil
@@ -515,31 +529,4 @@ func (d *daemon) status() string {
 		fmt.Fprintf(&b, "  conflicts=%d fdb_clashes=%d chassis_without_vxlan=%d pending_keys=%d\n", st.Conflicts, st.FDBClashes, st.NoVXLANEncap, gr.gw.Pending())
 	}
 	return b.String()
-}
-
-func writePidfile(path string) (func(), error) {
-	if b, err := os.ReadFile(path); err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid != os.Getpid() {
-			if syscall.Kill(pid, 0) == nil {
-				if cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(cmd), "vtepgw") {
-					return nil, fmt.Errorf("pidfile %s: already in use by running pid %d", path, pid)
-				}
-			}
-		}
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("pidfile: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-		return nil, fmt.Errorf("pidfile: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("pidfile: %w", err)
-	}
-	return func() {
-		if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(os.Getpid()) {
-			_ = os.Remove(path)
-		}
-	}, nil
 }
