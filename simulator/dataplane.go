@@ -29,7 +29,11 @@ const (
 	ourCookie = 0x7673696d
 	// learnCookie marks learned MACs (the value ovs-vtep uses; tests and
 	// users can inject "learned" MACs by adding such flows to table 1).
-	learnCookie   = 0x5000
+	learnCookie = 0x5000
+	// igmpCookie marks the flows learned in table 3 from IGMP reporters:
+	// their appearance and expiry tell the simulator to re-read OVS's
+	// multicast snooping table.
+	igmpCookie    = 0x6000
 	unknownDst    = "unknown-dst"
 	bfdLocalIP    = "169.254.1.0"
 	bfdRemoteIP   = "169.254.1.1"
@@ -134,8 +138,12 @@ type dataplane struct {
 	nextLS    int
 	nextVX    int
 
-	mu      sync.Mutex // guards events
-	events  []learnEvent
+	mu        sync.Mutex // guards events, igmpDirty
+	events    []learnEvent
+	igmpDirty map[string]bool // LS bridges whose snooping table must be re-read
+	// groups holds per LS bridge the snooped groups: group → member
+	// OpenFlow ports. Owned by the loop.
+	groups  map[string]map[string][]uint32
 	learned map[string]map[string]Learned // bridge → MAC → entry; owned by the loop
 	tokens  float64
 	lastTok time.Time
@@ -156,7 +164,8 @@ type statsRef struct {
 
 func newDataplane(c client.Client, opt *Options, log *slog.Logger, kick, kickLearn func()) *dataplane {
 	return &dataplane{c: c, opt: opt, log: log, kick: kick, kickLearn: kickLearn, of: map[string]*bridgeOF{},
-		learned: map[string]map[string]Learned{}, stats: map[PortVLAN]Counters{}, tokens: opt.LearnBurst()}
+		learned: map[string]map[string]Learned{}, stats: map[PortVLAN]Counters{}, tokens: opt.LearnBurst(),
+		igmpDirty: map[string]bool{}, groups: map[string]map[string][]uint32{}}
 }
 
 func bindingName(b PortVLAN) string { return fmt.Sprintf("%04d-%s", b.VLAN, b.Port) }
@@ -202,6 +211,9 @@ func (d *dataplane) apply(ctx context.Context, cfg *Config) (*Status, error) {
 		return nil, err
 	}
 	var errs []error
+	if err := d.readGroups(ctx, s, p); err != nil {
+		errs = append(errs, err)
+	}
 	if err := d.applyFlows(ctx, s, cfg, p); err != nil {
 		errs = append(errs, err)
 	}
@@ -366,11 +378,11 @@ func (w *ovsWriter) rootBridges(root string, mut ovsdb.Mutator, brs []string) {
 var ofProtocols = []vswitchdb.BridgeProtocols{"OpenFlow10", "OpenFlow13", "OpenFlow14", "OpenFlow15"}
 
 // newBridge creates a bridge with its internal port.
-func (w *ovsWriter) newBridge(name, dpType string, ext map[string]string) string {
+func (w *ovsWriter) newBridge(name, dpType string, ext map[string]string, snoop bool) string {
 	local := w.newPort(name, "internal", nil, nil, nil)
 	secure := vswitchdb.BridgeFailModeSecure
 	b := &vswitchdb.Bridge{UUID: w.name(), Name: name, DatapathType: dpType, ExternalIDs: ext, Ports: []string{local},
-		FailMode: &secure, Protocols: ofProtocols}
+		FailMode: &secure, Protocols: ofProtocols, McastSnoopingEnable: snoop}
 	w.add(w.c.Create(b))
 	return b.UUID
 }
@@ -506,7 +518,7 @@ func (d *dataplane) applyOVSDB(ctx context.Context, s *ovsSnap, cfg *Config, psB
 			name := cfg.Switch + "_vtep_ls" + strconv.Itoa(d.nextLS)
 			d.nextLS++
 			uuid := w.newBridge(name, psBr.DatapathType, map[string]string{"vtep_logical_switch": "true",
-				"logical_switch_name": ls, "vtepsim_switch": cfg.Switch})
+				"logical_switch_name": ls, "vtepsim_switch": cfg.Switch}, true)
 			var ports []string
 			for _, pn := range sortedKeys(want) {
 				spec := want[pn]
@@ -518,6 +530,10 @@ func (d *dataplane) applyOVSDB(ctx context.Context, s *ovsSnap, cfg *Config, psB
 			continue
 		}
 		p.lsBridge[ls] = br.Name
+		if !br.McastSnoopingEnable {
+			nb := &vswitchdb.Bridge{UUID: br.UUID, McastSnoopingEnable: true}
+			w.add(d.c.Where(nb).Update(nb, &nb.McastSnoopingEnable))
+		}
 		w.syncPorts(s, br.UUID, s.bridgePorts(br), want, func(name string) bool { return name == br.Name })
 	}
 
@@ -531,7 +547,7 @@ func (d *dataplane) applyOVSDB(ctx context.Context, s *ovsSnap, cfg *Config, psB
 			return name == bb.Name || !strings.HasPrefix(name, strings.TrimSuffix(d.bfdPort(cfg, "x"), "x"))
 		})
 	} else {
-		uuid := w.newBridge(d.bfdBridge(cfg), psBr.DatapathType, map[string]string{"vtepsim_switch": cfg.Switch})
+		uuid := w.newBridge(d.bfdBridge(cfg), psBr.DatapathType, map[string]string{"vtepsim_switch": cfg.Switch}, false)
 		var ports []string
 		for _, pn := range sortedKeys(bfdWant) {
 			spec := bfdWant[pn]
@@ -579,6 +595,22 @@ func bfdConfig(c BFDConfig) map[string]string {
 func u32p(v uint32) *uint32 { return &v }
 func u16p(v uint16) *uint16 { return &v }
 func u64p(v uint64) *uint64 { return &v }
+func u8p(v uint8) *uint8    { return &v }
+
+func uniq(ps []uint32) []uint32 {
+	out := slices.Clone(ps)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// groupMAC maps an IPv4 multicast group to its Ethernet address.
+func groupMAC(group string) string {
+	ip := net.ParseIP(group).To4()
+	if ip == nil {
+		return ""
+	}
+	return net.HardwareAddr{0x01, 0x00, 0x5e, ip[1] & 0x7f, ip[2], ip[3]}.String()
+}
 
 func outputs(ports []uint32) []openflow.Action {
 	acts := make([]openflow.Action, 0, len(ports))
@@ -664,8 +696,13 @@ func (d *dataplane) flows(s *ovsSnap, cfg *Config, p *plan) (map[string]flowSet,
 		}
 		learn := openflow.Learn{Table: 1, Priority: 1000, IdleTimeout: uint16(d.opt.MACAging / time.Second), Cookie: learnCookie,
 			Limit: uint32(max(d.opt.MaxLearnedPerLS, 0))}
+		igmpLearn := openflow.Learn{Table: 3, Priority: 1, IdleTimeout: 1, Cookie: igmpCookie}
 		for _, lp := range locals {
 			fs.add(0, 100, openflow.Match{InPort: u32p(lp)}, openflow.Instructions{Actions: []openflow.Action{learn}, GotoTable: 1})
+			// IGMP from a local port goes through OVS's own snooping
+			// (NORMAL on a bridge with mcast_snooping_enable).
+			fs.add(0, 200, openflow.Match{InPort: u32p(lp), EthType: u16p(0x0800), IPProto: u8p(2)},
+				openflow.Instructions{Actions: []openflow.Action{learn, igmpLearn, openflow.Output{Port: openflow.PortNormal}}})
 		}
 		for _, tp := range tun {
 			fs.add(0, 1000, openflow.Match{InPort: u32p(tp)}, openflow.Instructions{WriteMetadata: u64p(1), GotoTable: 1})
@@ -694,16 +731,35 @@ func (d *dataplane) flows(s *ovsSnap, cfg *Config, p *plan) (map[string]flowSet,
 			}
 			return ports
 		}
-		for mac, ips := range lc.Mcast {
-			if mac == unknownDst || lc.VNI == nil {
-				continue
+		// Multicast MACs: remote receivers from Mcast_Macs_Remote, local
+		// receivers from IGMP snooping (all local ports when not snooped).
+		mcast := map[string]bool{}
+		for mac := range lc.Mcast {
+			if mac != unknownDst && lc.VNI != nil {
+				mcast[mac] = true
 			}
+		}
+		snooped := map[string][]uint32{}
+		for g, ports := range d.groups[brName] {
+			m := groupMAC(g)
+			snooped[m] = append(snooped[m], ports...)
+			mcast[m] = true
+		}
+		for mac := range mcast {
 			hw, err := net.ParseMAC(mac)
 			if err != nil || hw[0]&1 == 0 {
 				continue
 			}
-			fs.add(1, 1100, openflow.Match{Metadata: u64p(0), EthDst: hw}, openflow.Instructions{Actions: outputs(append(slices.Clone(locals), pick(ips)...))})
-			fs.add(1, 1100, openflow.Match{Metadata: u64p(1), EthDst: hw}, openflow.Instructions{Actions: outputs(locals)})
+			lp := locals
+			if ports, ok := snooped[mac]; ok {
+				lp = uniq(ports)
+			}
+			var remote []uint32
+			if lc.VNI != nil {
+				remote = pick(lc.Mcast[mac])
+			}
+			fs.add(1, 1100, openflow.Match{Metadata: u64p(0), EthDst: hw}, openflow.Instructions{Actions: outputs(append(slices.Clone(lp), remote...))})
+			fs.add(1, 1100, openflow.Match{Metadata: u64p(1), EthDst: hw}, openflow.Instructions{Actions: outputs(lp)})
 		}
 		var flood []uint32
 		if lc.VNI != nil {
@@ -804,7 +860,7 @@ func (d *dataplane) bridge(ctx context.Context, name, ls string) (*bridgeOF, err
 		d.mu.Unlock()
 		sink := func(ups []openflow.FlowUpdate) { d.onFlowUpdates(name, ups) }
 		conn.SetMonitorInstructions(false) // smaller updates; the MAC is in the match
-		if err := conn.Monitor(dctx, 1, 1, sink); err != nil {
+		if err := conn.Monitor(dctx, 1, openflow.TableAll, sink); err != nil {
 			d.closeBridge(b)
 			return nil, fmt.Errorf("bridge %s: %w", name, err)
 		}
@@ -875,11 +931,22 @@ func sortedFlowKeys(fs flowSet) []flowKey {
 
 // onFlowUpdates runs on a connection's read goroutine: it only queues.
 func (d *dataplane) onFlowUpdates(bridge string, ups []openflow.FlowUpdate) {
+	igmp := false
+	defer func() {
+		if igmp {
+			d.kick()
+		}
+	}()
 	d.mu.Lock()
 	for _, u := range ups {
 		switch u.Event {
 		case openflow.EventInitial, openflow.EventAdded, openflow.EventModified, openflow.EventRemoved:
 			f := u.Flow
+			if f.Cookie == igmpCookie && f.Table == 3 {
+				d.igmpDirty[bridge] = true
+				igmp = true
+				continue
+			}
 			if f.Cookie != learnCookie || f.Table != 1 || f.Match.EthDst == nil {
 				continue
 			}
@@ -1038,6 +1105,11 @@ func (d *dataplane) collect(s *ovsSnap, cfg *Config, p *plan, st *Status) {
 		}
 		st.BFD[ip] = bs
 	}
+	for ls, br := range p.lsBridge {
+		for _, g := range sortedKeys(d.groups[br]) {
+			st.Groups[ls] = append(st.Groups[ls], Group{Group: g, MAC: groupMAC(g)})
+		}
+	}
 	d.statsMu.Lock()
 	st.Stats = maps.Clone(d.stats)
 	d.statsMu.Unlock()
@@ -1074,6 +1146,96 @@ func (d *dataplane) readStats(ctx context.Context, ps string) (bool, error) {
 	changed := !maps.Equal(n, d.stats)
 	d.stats = n
 	return changed, nil
+}
+
+// refreshIGMP marks every LS bridge with snooped groups for a re-read of
+// its snooping table (groups age out in OVS without any packet). It
+// reports whether there was any.
+func (d *dataplane) refreshIGMP() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	found := false
+	for br, g := range d.groups {
+		if len(g) > 0 {
+			d.igmpDirty[br] = true
+			found = true
+		}
+	}
+	return found
+}
+
+// vswitchdCtl finds ovs-vswitchd's unixctl socket in the run directory.
+func (d *dataplane) vswitchdCtl() (string, error) {
+	if d.opt.VswitchdCtl != "" {
+		return d.opt.VswitchdCtl, nil
+	}
+	p := filepath.Join(d.opt.RunDir, "ovs-vswitchd.ctl")
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
+	}
+	b, err := os.ReadFile(filepath.Join(d.opt.RunDir, "ovs-vswitchd.pid"))
+	if err != nil {
+		return "", fmt.Errorf("find ovs-vswitchd control socket: %w", err)
+	}
+	return filepath.Join(d.opt.RunDir, "ovs-vswitchd."+strings.TrimSpace(string(b))+".ctl"), nil
+}
+
+// readGroups re-reads OVS's multicast snooping table (mdb/show) of the LS
+// bridges that saw IGMP since the last pass.
+func (d *dataplane) readGroups(ctx context.Context, s *ovsSnap, p *plan) error {
+	d.mu.Lock()
+	dirty := d.igmpDirty
+	d.igmpDirty = map[string]bool{}
+	d.mu.Unlock()
+	var errs []error
+	for br := range d.groups {
+		if !slices.Contains(slices.Collect(maps.Values(p.lsBridge)), br) {
+			delete(d.groups, br)
+		}
+	}
+	for _, br := range p.lsBridge {
+		if !dirty[br] {
+			continue
+		}
+		ctl, err := d.vswitchdCtl()
+		if err != nil {
+			return err
+		}
+		out, err := unixctl(ctx, ctl, "mdb/show", br)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("bridge %s: %w", br, err))
+			continue
+		}
+		d.groups[br] = parseMDB(out, func(name string) uint32 { return s.ofport(name) })
+	}
+	return errors.Join(errs...)
+}
+
+// parseMDB parses `ovs-appctl mdb/show` output: a header, then lines
+// "PORT VLAN GROUP AGE" where PORT is a port name or number.
+func parseMDB(out string, ofport func(string) uint32) map[string][]uint32 {
+	g := map[string][]uint32{}
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 4 || f[0] == "port" {
+			continue
+		}
+		ip := net.ParseIP(f[2]).To4()
+		if ip == nil || !ip.IsMulticast() {
+			continue
+		}
+		var port uint32
+		if n, err := strconv.ParseUint(f[0], 10, 32); err == nil {
+			port = uint32(n)
+		} else {
+			port = ofport(f[0])
+		}
+		if port == 0 {
+			continue
+		}
+		g[ip.String()] = append(g[ip.String()], port)
+	}
+	return g
 }
 
 func (d *dataplane) close() {

@@ -61,7 +61,11 @@ type Options struct {
 	// TunnelLocalIP sets options:local_ip on tunnels to the first tunnel
 	// IP (needed when several switches share one ovs-vswitchd).
 	TunnelLocalIP bool
-	// StatsInterval is how often binding statistics are read (default 5 s).
+	// VswitchdCtl is ovs-vswitchd's unixctl socket, used to read the
+	// multicast snooping table (default: found in RunDir).
+	VswitchdCtl string
+	// StatsInterval is how often binding statistics are read, and snooped
+	// multicast groups re-read while there are any (default 5 s).
 	StatsInterval time.Duration
 	// Log receives the simulator's logs.
 	Log *slog.Logger
@@ -276,7 +280,8 @@ func (s *Sim) Run(ctx context.Context) error {
 		case <-s.kick:
 		case <-retry:
 		case <-stats.C:
-			if changed, err := s.dp.readStats(ctx, s.opt.Switch); err != nil || !changed {
+			changed, err := s.dp.readStats(ctx, s.opt.Switch)
+			if groups := s.dp.refreshIGMP(); (err != nil || !changed) && !groups {
 				continue
 			}
 			s.mu.Lock()

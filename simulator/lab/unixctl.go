@@ -101,3 +101,48 @@ func (e *Env) Inject(ctx context.Context, port string, rx RxCounter, frames []st
 	}
 	return nil
 }
+
+func csum(b []byte) uint16 {
+	var s uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		s += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		s += uint32(b[len(b)-1]) << 8
+	}
+	for s>>16 != 0 {
+		s = s&0xffff + s>>16
+	}
+	return ^uint16(s)
+}
+
+// IPv4 builds an IPv4 packet (header with checksum, TTL 1) around payload.
+func IPv4(src, dst net.IP, proto byte, payload []byte) []byte {
+	h := make([]byte, 20)
+	h[0] = 0x45
+	l := 20 + len(payload)
+	h[2], h[3] = byte(l>>8), byte(l)
+	h[8] = 1
+	h[9] = proto
+	copy(h[12:16], src.To4())
+	copy(h[16:20], dst.To4())
+	c := csum(h)
+	h[10], h[11] = byte(c>>8), byte(c)
+	return append(h, payload...)
+}
+
+// IGMPReport builds an Ethernet frame (hex) with an IGMPv2 membership
+// report (join=true) or leave for group from src.
+func IGMPReport(srcMAC net.HardwareAddr, src, group net.IP, vlan int, join bool) string {
+	g := group.To4()
+	typ, dst := byte(0x16), g
+	if !join {
+		typ, dst = 0x17, net.IPv4(224, 0, 0, 2).To4()
+	}
+	igmp := []byte{typ, 0, 0, 0, g[0], g[1], g[2], g[3]}
+	c := csum(igmp)
+	igmp[2], igmp[3] = byte(c>>8), byte(c)
+	d := dst.To4()
+	dmac := net.HardwareAddr{0x01, 0x00, 0x5e, d[1] & 0x7f, d[2], d[3]}
+	return Frame(dmac, srcMAC, vlan, 0x0800, IPv4(src, dst, 2, igmp))
+}
