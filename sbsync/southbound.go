@@ -448,18 +448,27 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 
 	resync := slices.ContainsFunc(keys, func(k vtep.Key) bool { return k.Kind == vtep.KindResync })
 	b.resync = resync
-	s.checkVersion(sw)
+	has := func(kinds ...vtep.Kind) bool {
+		return resync || slices.ContainsFunc(keys, func(k vtep.Key) bool { return slices.Contains(kinds, k.Kind) })
+	}
+	if has(vtep.KindSBGlobal) {
+		s.checkVersion(sw)
+	}
 	if s.paused {
 		return nil, errPaused
 	}
 	// Topology first: which physical switches are local, and their chassis.
+	// Only switch-side events can change it, so other batches skip reading it.
 	topoChanged := map[string]bool{}
 	if resync {
 		s.reset()
 	}
-	newTopo := map[string]vtep.PhysicalSwitch{}
-	for _, ps := range sw.PhysicalSwitches() {
-		newTopo[ps.Name] = ps
+	newTopo := s.topo
+	if has(vtep.KindPhysicalSwitch, vtep.KindLogicalSwitch) {
+		newTopo = map[string]vtep.PhysicalSwitch{}
+		for _, ps := range sw.PhysicalSwitches() {
+			newTopo[ps.Name] = ps
+		}
 	}
 	for name, ps := range newTopo {
 		old, ok := s.topo[name]
@@ -482,10 +491,12 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 		}
 	}
 	s.topo = newTopo
-	clear(s.ownIPs)
-	for _, ps := range newTopo {
-		for _, ip := range ps.TunnelIPs {
-			s.ownIPs[ip] = true
+	if len(topoChanged) > 0 {
+		clear(s.ownIPs)
+		for _, ps := range newTopo {
+			for _, ip := range ps.TunnelIPs {
+				s.ownIPs[ip] = true
+			}
 		}
 	}
 
