@@ -176,7 +176,13 @@ func (c *Client) table(name string) tableCache {
 	if cl == nil {
 		return nil
 	}
-	if t := cl.Cache().Table(name); t != nil {
+	// libovsdb sets the cache to nil when the connection drops; events
+	// already queued are still delivered then.
+	cc := cl.Cache()
+	if cc == nil {
+		return nil
+	}
+	if t := cc.Table(name); t != nil {
 		return t
 	}
 	return nil

@@ -135,11 +135,11 @@ func (s *session) SetProbeInterval(d time.Duration) { s.conn.SetProbeInterval(d)
 
 // GlobalConfig returns Global.other_config (empty before schema 1.7.0).
 func (s *session) GlobalConfig() map[string]string {
-	cl := s.conn.Client()
-	if cl == nil {
+	t := s.table(tGlobal)
+	if t == nil {
 		return nil
 	}
-	for _, m := range cl.Cache().Table(tGlobal).Rows() {
+	for _, m := range t.Rows() {
 		if g, ok := m.(*vtepdb.GlobalExt); ok {
 			return maps.Clone(g.OtherConfig)
 		}
@@ -153,7 +153,12 @@ func (s *session) table(name string) tableCache {
 	if cl == nil {
 		return nil
 	}
-	if t := cl.Cache().Table(name); t != nil {
+	// libovsdb sets the cache to nil when the connection drops.
+	cc := cl.Cache()
+	if cc == nil {
+		return nil
+	}
+	if t := cc.Table(name); t != nil {
 		return t
 	}
 	return nil
