@@ -2,9 +2,13 @@ package simulator_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +27,53 @@ type compat struct {
 	ovn *testbed.OVN
 }
 
-func startCompat(t *testing.T) *compat {
+// Controllers of the compatibility matrix: Debian's ovn-controller-vtep
+// and vtepgw (built from this repository, run as a process: the simulator
+// shares no code with it).
+var controllers = []string{"ovn-controller-vtep", "vtepgw"}
+
+var (
+	vtepgwOnce sync.Once
+	vtepgwBin  string
+	vtepgwErr  error
+)
+
+func buildVtepgw(t *testing.T) string {
+	t.Helper()
+	vtepgwOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "vtepsim-compat-")
+		if err != nil {
+			vtepgwErr = err
+			return
+		}
+		vtepgwBin = filepath.Join(dir, "vtepgw")
+		out, err := exec.Command("go", "build", "-o", vtepgwBin, "github.com/vtepgw/vtepgw/cmd/vtepgw").CombinedOutput()
+		if err != nil {
+			vtepgwErr = fmt.Errorf("build vtepgw: %w: %s", err, out)
+		}
+	})
+	if vtepgwErr != nil {
+		t.Fatal(vtepgwErr)
+	}
+	return vtepgwBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if vtepgwBin != "" {
+		os.RemoveAll(filepath.Dir(vtepgwBin))
+	}
+	os.Exit(code)
+}
+
+// eachController runs f as a subtest against every controller.
+func eachController(t *testing.T, f func(t *testing.T, c *compat)) {
+	for _, ctl := range controllers {
+		t.Run(ctl, func(t *testing.T) { f(t, startCompat(t, ctl)) })
+	}
+}
+
+func startCompat(t *testing.T, controller string) *compat {
 	t.Helper()
 	testbed.Require(t, testbed.BinOVSDBServer, testbed.BinVswitchd, testbed.BinVtepctl, testbed.BinNorthd,
 		testbed.BinControllerVTEP, testbed.BinNBctl, testbed.BinSBctl)
@@ -49,7 +99,18 @@ func startCompat(t *testing.T) *compat {
 		out := c.vtep("show")
 		return strings.Count(out, "Physical_Port") == 2, out
 	})
-	testbed.StartReferenceController(t, c.sw.VtepRemote(), c.ovn.SBRemote())
+	switch controller {
+	case "ovn-controller-vtep":
+		testbed.StartReferenceController(t, c.sw.VtepRemote(), c.ovn.SBRemote())
+	case "vtepgw":
+		dir := testbed.NewDir(t)
+		log := filepath.Join(dir, "vtepgw.log")
+		if _, err := testbed.StartProcess(t, testbed.ProcessConfig{Name: "vtepgw", Path: buildVtepgw(t), Dir: dir, LogPath: log,
+			Args: []string{"--vtep-db=" + c.sw.VtepRemote(), "--ovnsb-db=" + c.ovn.SBRemote(), "--log-file=" + log,
+				"--pidfile=" + filepath.Join(dir, "vtepgw.pid"), "--unixctl=" + filepath.Join(dir, "vtepgw.ctl")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return c
 }
 
@@ -84,8 +145,9 @@ func (c *compat) column(out string) []string {
 }
 
 // TestCompatChassis follows "ovn-controller-vtep - chassis" (C.1).
-func TestCompatChassis(t *testing.T) {
-	c := startCompat(t)
+func TestCompatChassis(t *testing.T) { eachController(t, testCompatChassis) }
+
+func testCompatChassis(t *testing.T, c *compat) {
 	c.wait("chassis", func() (bool, string) {
 		out := c.sb("show")
 		return strings.Contains(out, "Chassis br-vtep") && strings.Contains(out, `ip: "1.2.3.4"`), out
@@ -114,8 +176,9 @@ func TestCompatChassis(t *testing.T) {
 }
 
 // TestCompatBinding follows "ovn-controller-vtep - binding 1" (C.2).
-func TestCompatBinding(t *testing.T) {
-	c := startCompat(t)
+func TestCompatBinding(t *testing.T) { eachController(t, testCompatBinding) }
+
+func testCompatBinding(t *testing.T, c *compat) {
 	c.nb("ls-add", "br-test")
 	c.vtep("add-ls", "lswitch0", "--", "bind-ls", "br-vtep", "p0", "100", "lswitch0", "--", "bind-ls", "br-vtep", "p1", "300", "lswitch0")
 	c.addVtepPort("br-test", "br-vtep_lswitch0", "br-vtep", "lswitch0")
@@ -136,8 +199,9 @@ func TestCompatBinding(t *testing.T) {
 
 // TestCompatTunnelKey follows "ovn-controller-vtep - vtep-lswitch" (C.4)
 // and checks the simulator's tunnels follow the key.
-func TestCompatTunnelKey(t *testing.T) {
-	c := startCompat(t)
+func TestCompatTunnelKey(t *testing.T) { eachController(t, testCompatTunnelKey) }
+
+func testCompatTunnelKey(t *testing.T, c *compat) {
 	c.nb("ls-add", "br-test")
 	c.vtep("add-ls", "lswitch0", "--", "bind-ls", "br-vtep", "p0", "100", "lswitch0")
 	c.addVtepPort("br-test", "br-vtep_lswitch0", "br-vtep", "lswitch0")
@@ -175,8 +239,9 @@ func TestCompatTunnelKey(t *testing.T) {
 // TestCompatRemoteMACs follows "ovn-controller-vtep - vtep-macs 1" (C.5)
 // and "vtep-Mcast_Macs_Remote" (C.8), and checks the flows and the flood
 // set (as in ovn.at "vtep: 3 HVs, 1 VIFs/HV, 1 GW, 1 LS").
-func TestCompatRemoteMACs(t *testing.T) {
-	c := startCompat(t)
+func TestCompatRemoteMACs(t *testing.T) { eachController(t, testCompatRemoteMACs) }
+
+func testCompatRemoteMACs(t *testing.T, c *compat) {
 	c.nb("ls-add", "br-test")
 	c.nb("lsp-add", "br-test", "vif0")
 	c.nb("lsp-set-addresses", "vif0", "f0:ab:cd:ef:01:02")
@@ -246,8 +311,9 @@ func TestCompatRemoteMACs(t *testing.T) {
 // Ucast_Macs_Local; deleting the flow withdraws it. A real frame is learned
 // too. (ovn-controller-vtep 23.03 does not copy them to the SB FDB; that
 // part of C.7 is main-only.)
-func TestCompatLocalMACs(t *testing.T) {
-	c := startCompat(t)
+func TestCompatLocalMACs(t *testing.T) { eachController(t, testCompatLocalMACs) }
+
+func testCompatLocalMACs(t *testing.T, c *compat) {
 	c.nb("ls-add", "br-test")
 	c.vtep("add-ls", "lswitch0", "--", "bind-ls", "br-vtep", "p0", "100", "lswitch0")
 	c.addVtepPort("br-test", "br-vtep_lswitch0", "br-vtep", "lswitch0")

@@ -91,6 +91,10 @@ func TestDataPlaneVXLAN(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- sim.Run(rctx) }()
 	t.Cleanup(func() { rcancel(); <-done })
+	ts.waitFor("Physical_Ports", func() (bool, string) {
+		out := ts.vtepctl("list-ports", ts.ps)
+		return out == "p0\np1\n", out
+	})
 
 	uPcap, pPcap := filepath.Join(env.Dir, "eth-u.pcap"), filepath.Join(env.Dir, "p0.pcap")
 	ts.vsctl("add-br", "br-underlay", "--", "set", "bridge", "br-underlay", "datapath_type=dummy",
@@ -182,8 +186,13 @@ func TestDataPlaneVXLAN(t *testing.T) {
 		out := ts.vsctl("--bare", "--columns=options", "find", "Interface", "type=vxlan", "options:key=6")
 		return strings.Contains(out, "remote_ip=1.2.3.5"), out
 	})
-	send()
+	// ovs-vswitchd applies the new key asynchronously: resend until seen.
+	last := time.Time{}
 	ts.waitFor("VXLAN frame with VNI 6", func() (bool, string) {
+		if time.Since(last) > 100*time.Millisecond {
+			send()
+			last = time.Now()
+		}
 		return len(encap(6)) > 0, fmt.Sprintf("%d frames in eth-u.pcap", len(readPcap(t, uPcap)))
 	})
 	// Flooded (unknown destination) traffic goes to the unknown-dst locator.
