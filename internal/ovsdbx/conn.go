@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,7 +44,8 @@ type Options struct {
 	ProbeModel func() (model.ClientDBModel, error)
 	// ModelFor returns the model to use with a server that has schema.
 	ModelFor func(schema ovsdb.DatabaseSchema) (model.ClientDBModel, error)
-	// Monitor returns the monitor to start; nil means MonitorAll.
+	// Monitor returns the monitor to start; nil means every table of the
+	// model with the model's columns (see modelMonitor).
 	Monitor func(c client.Client) *client.Monitor
 	// Handler receives cache events. It must only enqueue work.
 	Handler cache.EventHandler
@@ -260,7 +262,7 @@ func (c *Conn) connect(ctx context.Context) (client.Client, error) {
 	if c.opts.Monitor != nil {
 		_, err = cl.Monitor(cctx, c.opts.Monitor(cl))
 	} else {
-		_, err = cl.MonitorAll(cctx)
+		_, err = cl.Monitor(cctx, modelMonitor(cl))
 	}
 	if err != nil {
 		cl.Close()
@@ -276,6 +278,29 @@ func (c *Conn) connect(ctx context.Context) (client.Client, error) {
 		c.opts.OnConnect(cl)
 	}
 	return cl, nil
+}
+
+// modelMonitor monitors every table of the client's model with exactly the
+// model's columns. libovsdb's MonitorAll asks for every column of the
+// server's schema, and then fails a whole update message as soon as it
+// modifies a column the model lacks (e.g. SB_Global nb_cfg, bumped by every
+// ovn-nbctl --wait): the rows of the other tables in that message are
+// silently lost and the cache goes stale.
+func modelMonitor(cl client.Client) *client.Monitor {
+	m := cl.NewMonitor()
+	for table, typ := range cl.Cache().DatabaseModel().Types() {
+		if typ.Kind() == reflect.Pointer {
+			typ = typ.Elem()
+		}
+		var cols []string
+		for i := range typ.NumField() {
+			if col := typ.Field(i).Tag.Get("ovsdb"); col != "" && col != "_uuid" {
+				cols = append(cols, col)
+			}
+		}
+		m.Tables = append(m.Tables, client.TableMonitor{Table: table, Fields: cols})
+	}
+	return m
 }
 
 // serve waits for the connection to drop (or ctx), probing it meanwhile.
