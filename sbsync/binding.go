@@ -228,11 +228,8 @@ func (s *Southbound) setContribution(b *batch, id string, nc *contribution) {
 			s.macIdx[nc.dp][mac] = m
 		}
 		m[id] = nc.ip
-		if len(m) > 1 {
-			first := slices.Min(slices.Collect(maps.Keys(m)))
-			if first != id && len(s.lsByDP[nc.dp]) > 0 {
-				s.logOnce(slog.LevelWarn, "dupmac:"+id+mac, fmt.Sprintf("MAC address (%s) has already been known to be on logical port (%s) in the same logical datapath, so just ignore this logical port (%s)", mac, s.contrib[first].port, nc.port))
-			}
+		if len(m) > 1 && len(s.lsByDP[nc.dp]) > 0 {
+			s.warnDuplicate(mac, m)
 		}
 		s.emitMAC(b, nc.dp, mac)
 	}
@@ -447,6 +444,22 @@ func (s *Southbound) setAttach(b *batch, ls string, dp int, attached bool) {
 		s.attach[ls] = dp
 		s.lsByDP[dp] = append(s.lsByDP[dp], ls)
 		s.emitAttached(b, ls, dp)
+		for mac, m := range s.macIdx[dp] {
+			if len(m) > 1 {
+				s.warnDuplicate(mac, m)
+			}
+		}
 		s.log.Info("logical switch attached", "ls", ls, "vni", dp)
+	}
+}
+
+// warnDuplicate logs, once per loser, that a MAC is on several ports of one
+// attached datapath; the lowest-ordered contributor wins.
+func (s *Southbound) warnDuplicate(mac string, m map[string]string) {
+	first := slices.Min(slices.Collect(maps.Keys(m)))
+	for id := range m {
+		if id != first {
+			s.logOnce(slog.LevelWarn, "dupmac:"+id+mac, fmt.Sprintf("MAC address (%s) has already been known to be on logical port (%s) in the same logical datapath, so just ignore this logical port (%s)", mac, s.contrib[first].port, s.contrib[id].port))
+		}
 	}
 }
