@@ -66,7 +66,12 @@ func labMain(args []string) int {
 	for i := 0; i < *n; i++ {
 		name := fmt.Sprintf("sim%d", i)
 		ip := fmt.Sprintf("%s%d", *ipBase, i+1)
-		if err := env.AddSwitch(ctx, name, *ports, ip); err != nil {
+		// OVS port names are global to ovs-vswitchd: prefix them.
+		var pn []string
+		for j := 0; j < *ports; j++ {
+			pn = append(pn, fmt.Sprintf("%s-p%d", name, j))
+		}
+		if err := env.AddSwitchPorts(ctx, name, pn, ip); err != nil {
 			log.Error("add switch", "switch", name, "err", err)
 			return 1
 		}
@@ -84,14 +89,14 @@ func labMain(args []string) int {
 				cancel()
 			}
 		}()
-		fmt.Printf("switch %s: ports p0..p%d, tunnel_ip %s\n", name, *ports-1, ip)
+		fmt.Printf("switch %s: ports %s-p0..%s-p%d, tunnel_ip %s\n", name, name, name, *ports-1, ip)
 	}
 	fmt.Printf(`
 vtepsim lab is running (pids %v).
   hardware_vtep + Open_vSwitch remote: %s
   vtep-ctl --db=%s show
   export OVS_RUNDIR=%s   # then ovs-vsctl, ovs-ofctl, ovs-appctl, vtep-ctl use this lab
-  inject: ovs-appctl -t %s netdev-dummy/receive p0 'in_port(1),eth(src=00:00:00:00:00:aa,dst=ff:ff:ff:ff:ff:ff),eth_type(0x0800)'
+  inject (dummy datapath): ovs-appctl -t %s netdev-dummy/receive sim0-p0 'in_port(1),eth(src=00:00:00:00:00:aa,dst=ff:ff:ff:ff:ff:ff),eth_type(0x0800)'
 Press Ctrl-C to stop and clean up.
 `, env.Pids(), env.Remote(), env.Remote(), env.Dir, env.VswitchdCtl())
 	<-ctx.Done()

@@ -298,14 +298,23 @@ func (e *Env) Pids() map[string]int {
 // datapath, ofport_request 1..N), and a Physical_Switch row NAME with the
 // given tunnel IPs.
 func (e *Env) AddSwitch(ctx context.Context, name string, nports int, tunnelIPs ...string) error {
+	ports := make([]string, nports)
+	for i := range ports {
+		ports[i] = "p" + strconv.Itoa(i)
+	}
+	return e.AddSwitchPorts(ctx, name, ports, tunnelIPs...)
+}
+
+// AddSwitchPorts is AddSwitch with explicit port names. OVS port names are
+// global to ovs-vswitchd, so switches sharing one need distinct names.
+func (e *Env) AddSwitchPorts(ctx context.Context, name string, ports []string, tunnelIPs ...string) error {
 	portType := "dummy"
 	if e.Datapath == "netdev" {
 		portType = "tap"
 	}
 	args := []string{"--", "add-br", name, "--", "set", "bridge", name, "datapath_type=" + e.Datapath,
 		"fail-mode=secure", "protocols=OpenFlow10,OpenFlow11,OpenFlow12,OpenFlow13,OpenFlow14,OpenFlow15"}
-	for i := 0; i < nports; i++ {
-		p := "p" + strconv.Itoa(i)
+	for i, p := range ports {
 		args = append(args, "--", "add-port", name, p, "--", "set", "Interface", p, "type="+portType,
 			"ofport_request="+strconv.Itoa(i+1))
 	}
