@@ -110,6 +110,7 @@ type Southbound struct {
 	logged        map[string]string // log de-duplication: subject → last message
 	pinned        string
 	paused        bool
+	lastSwitch    vtep.Switch // the switch of the last Reconcile, for Ready
 	stats         Stats
 }
 
@@ -185,6 +186,11 @@ func (s *Southbound) Ready() bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.paused && s.lastSwitch != nil {
+		// The gateway holds every key while we are paused, so Reconcile
+		// would never see the version change that ends the pause.
+		s.checkVersion(s.lastSwitch)
+	}
 	return !s.paused
 }
 
@@ -451,6 +457,7 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 	has := func(kinds ...vtep.Kind) bool {
 		return resync || slices.ContainsFunc(keys, func(k vtep.Key) bool { return slices.Contains(kinds, k.Kind) })
 	}
+	s.lastSwitch = sw
 	if has(vtep.KindSBGlobal) {
 		s.checkVersion(sw)
 	}
