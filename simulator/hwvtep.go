@@ -330,7 +330,7 @@ func publish(ctx context.Context, c client.Client, s *vtepSnap, cfg *Config, st 
 					old.PacketsToLocal != cn.PacketsToLocal || old.BytesToLocal != cn.BytesToLocal {
 					ns := &vtepdb.LogicalBindingStats{UUID: su, PacketsFromLocal: cn.PacketsFromLocal, BytesFromLocal: cn.BytesFromLocal,
 						PacketsToLocal: cn.PacketsToLocal, BytesToLocal: cn.BytesToLocal}
-					w.add(c.Where(ns).Update(ns))
+					w.add(c.Where(ns).Update(ns, &ns.PacketsFromLocal, &ns.BytesFromLocal, &ns.PacketsToLocal, &ns.BytesToLocal))
 				}
 				continue
 			}

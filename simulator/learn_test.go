@@ -170,3 +170,30 @@ func TestLearningBurstComplete(t *testing.T) {
 	})
 	t.Logf("%d MACs learned and published in %s", n, time.Since(t0))
 }
+
+func TestBindingStats(t *testing.T) {
+	ts := newSwitch(t, func(o *simulator.Options) { o.StatsInterval = 100 * time.Millisecond })
+	ts.vtepctl("add-ls", "ls0", "--", "bind-ls", ts.ps, "p0", "0", "ls0", "--", "bind-ls", ts.ps, "p1", "7", "ls0")
+	br := ts.lsBridge("ls0")
+	ts.waitFlows(br, "learn flows", `in_port="0000-p0-l" actions=learn(`, `in_port="0007-p1-l" actions=learn(`)
+	ts.waitFlows(ts.ps, "binding flows", "dl_vlan=7 actions=pop_vlan")
+	bcast, _ := net.ParseMAC("ff:ff:ff:ff:ff:ff")
+	src, _ := net.ParseMAC("00:00:00:00:00:aa")
+	var frames []string
+	for range 3 {
+		frames = append(frames, lab.Frame(bcast, src, 0, 0x0800, nil))
+	}
+	if err := ts.env.Receive(context.Background(), "p0", frames...); err != nil {
+		t.Fatal(err)
+	}
+	stats := func(port, vlan string) string {
+		su := strings.TrimSpace(ts.vtepctl("get", "Physical_Port", port, "vlan_stats:"+vlan))
+		return ts.vtepctl("--columns=packets_from_local,packets_to_local,bytes_from_local", "list", "Logical_Binding_Stats", su)
+	}
+	// p0 received 3 frames; they were flooded to p1 (VLAN 7).
+	ts.waitFor("counters", func() (bool, string) {
+		a, b := stats("p0", "0"), stats("p1", "7")
+		return strings.Contains(a, "packets_from_local  : 3") && strings.Contains(b, "packets_to_local    : 3") &&
+			strings.Contains(a, "bytes_from_local    : 180"), a + b
+	})
+}

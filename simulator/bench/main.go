@@ -71,8 +71,13 @@ var (
 	skipRef  = flag.Bool("skip-ovs-vtep", false, "measure vtepsim only")
 )
 
+var startLoad string
+
 func main() {
 	flag.Parse()
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		startLoad = strings.TrimSpace(string(b))
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if miss := lab.MissingBinaries(); len(miss) > 0 {
 		log.Error("missing OVS programs", "missing", miss)
@@ -506,9 +511,30 @@ func machine() string {
 		ovs, _ = exec.Command("/usr/sbin/ovs-vswitchd", "--version").Output()
 	}
 	load, _ := os.ReadFile("/proc/loadavg")
-	return fmt.Sprintf("- nproc: %d\n- CPU: %s\n- kernel: %s\n- OVS: %s\n- Go: %s\n- load average at the end: %s\n",
-		runtime.NumCPU(), cpu, kernel, strings.TrimSpace(strings.Split(string(ovs), "\n")[0]), runtime.Version(), strings.TrimSpace(string(load)))
+	return fmt.Sprintf("- nproc: %d\n- CPU: %s\n- kernel: %s\n- OVS: %s\n- Go: %s\n- load average at the start: %s\n- load average at the end: %s\n",
+		runtime.NumCPU(), cpu, kernel, strings.TrimSpace(strings.Split(string(ovs), "\n")[0]), runtime.Version(), startLoad, strings.TrimSpace(string(load)))
 }
+
+const readingNotes = `
+## How to read this
+
+- The machine has 2 cores, and ovsdb-server, ovs-vswitchd, the simulator and
+  the benchmark share them; other jobs running at the same time (see the load
+  averages) make every number noisier. Compare the two columns of one run.
+- Bursts are injected without loss (batches of 32 frames, each waiting until
+  the port's rx counter shows it was taken, see lab.Env.Inject), so "injection
+  alone" is how fast ovs-vswitchd takes the frames while learning. vtepsim
+  publishes within milliseconds of the datapath learning a MAC, so for the
+  large bursts the time to publish all equals the injection time: the rate is
+  bounded by ovs-vswitchd (its CPU column), whose cost per learned flow grows
+  with the number of datapath flows (each learned flow triggers a
+  revalidation). ovs-vtep's 200-MAC burst is the only one it can finish
+  before its 15 s aging withdraws the first MACs (peers.md section 5).
+- Idle CPU is measured over the idle window with 10 ms clock ticks; 0.0000
+  means fewer than one tick per idle window.
+- The ovs-vswitchd RSS of the vtepsim column includes the 10 000 learned flows
+  of the last burst.
+`
 
 func render(rs []*result) string {
 	var b strings.Builder
@@ -567,5 +593,6 @@ func render(rs []*result) string {
 			fmt.Fprintf(&b, "\nNote (%s): %s\n", r.name, n)
 		}
 	}
+	b.WriteString(readingNotes)
 	return b.String()
 }
