@@ -3,6 +3,8 @@
 
 package sbdb
 
+import "github.com/ovn-org/libovsdb/model"
+
 const SBGlobalTable = "SB_Global"
 
 // SBGlobal defines an object in SB_Global table
@@ -11,3 +13,102 @@ type SBGlobal struct {
 	ExternalIDs map[string]string `ovsdb:"external_ids"`
 	Options     map[string]string `ovsdb:"options"`
 }
+
+func (a *SBGlobal) GetUUID() string {
+	return a.UUID
+}
+
+func (a *SBGlobal) GetExternalIDs() map[string]string {
+	return a.ExternalIDs
+}
+
+func copySBGlobalExternalIDs(a map[string]string) map[string]string {
+	if a == nil {
+		return nil
+	}
+	b := make(map[string]string, len(a))
+	for k, v := range a {
+		b[k] = v
+	}
+	return b
+}
+
+func equalSBGlobalExternalIDs(a, b map[string]string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || v != w {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *SBGlobal) GetOptions() map[string]string {
+	return a.Options
+}
+
+func copySBGlobalOptions(a map[string]string) map[string]string {
+	if a == nil {
+		return nil
+	}
+	b := make(map[string]string, len(a))
+	for k, v := range a {
+		b[k] = v
+	}
+	return b
+}
+
+func equalSBGlobalOptions(a, b map[string]string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || v != w {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *SBGlobal) DeepCopyInto(b *SBGlobal) {
+	*b = *a
+	b.ExternalIDs = copySBGlobalExternalIDs(a.ExternalIDs)
+	b.Options = copySBGlobalOptions(a.Options)
+}
+
+func (a *SBGlobal) DeepCopy() *SBGlobal {
+	b := new(SBGlobal)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *SBGlobal) CloneModelInto(b model.Model) {
+	c := b.(*SBGlobal)
+	a.DeepCopyInto(c)
+}
+
+func (a *SBGlobal) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *SBGlobal) Equals(b *SBGlobal) bool {
+	return a.UUID == b.UUID &&
+		equalSBGlobalExternalIDs(a.ExternalIDs, b.ExternalIDs) &&
+		equalSBGlobalOptions(a.Options, b.Options)
+}
+
+func (a *SBGlobal) EqualsModel(b model.Model) bool {
+	c := b.(*SBGlobal)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &SBGlobal{}
+var _ model.ComparableModel = &SBGlobal{}

@@ -3,6 +3,8 @@
 
 package vtepdb
 
+import "github.com/ovn-org/libovsdb/model"
+
 const ArpSourcesLocalTable = "Arp_Sources_Local"
 
 // ArpSourcesLocal defines an object in Arp_Sources_Local table
@@ -11,3 +13,48 @@ type ArpSourcesLocal struct {
 	Locator string `ovsdb:"locator"`
 	SrcMAC  string `ovsdb:"src_mac"`
 }
+
+func (a *ArpSourcesLocal) GetUUID() string {
+	return a.UUID
+}
+
+func (a *ArpSourcesLocal) GetLocator() string {
+	return a.Locator
+}
+
+func (a *ArpSourcesLocal) GetSrcMAC() string {
+	return a.SrcMAC
+}
+
+func (a *ArpSourcesLocal) DeepCopyInto(b *ArpSourcesLocal) {
+	*b = *a
+}
+
+func (a *ArpSourcesLocal) DeepCopy() *ArpSourcesLocal {
+	b := new(ArpSourcesLocal)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *ArpSourcesLocal) CloneModelInto(b model.Model) {
+	c := b.(*ArpSourcesLocal)
+	a.DeepCopyInto(c)
+}
+
+func (a *ArpSourcesLocal) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *ArpSourcesLocal) Equals(b *ArpSourcesLocal) bool {
+	return a.UUID == b.UUID &&
+		a.Locator == b.Locator &&
+		a.SrcMAC == b.SrcMAC
+}
+
+func (a *ArpSourcesLocal) EqualsModel(b model.Model) bool {
+	c := b.(*ArpSourcesLocal)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &ArpSourcesLocal{}
+var _ model.ComparableModel = &ArpSourcesLocal{}

@@ -3,6 +3,8 @@
 
 package vtepdb
 
+import "github.com/ovn-org/libovsdb/model"
+
 const ArpSourcesRemoteTable = "Arp_Sources_Remote"
 
 // ArpSourcesRemote defines an object in Arp_Sources_Remote table
@@ -11,3 +13,48 @@ type ArpSourcesRemote struct {
 	Locator string `ovsdb:"locator"`
 	SrcMAC  string `ovsdb:"src_mac"`
 }
+
+func (a *ArpSourcesRemote) GetUUID() string {
+	return a.UUID
+}
+
+func (a *ArpSourcesRemote) GetLocator() string {
+	return a.Locator
+}
+
+func (a *ArpSourcesRemote) GetSrcMAC() string {
+	return a.SrcMAC
+}
+
+func (a *ArpSourcesRemote) DeepCopyInto(b *ArpSourcesRemote) {
+	*b = *a
+}
+
+func (a *ArpSourcesRemote) DeepCopy() *ArpSourcesRemote {
+	b := new(ArpSourcesRemote)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *ArpSourcesRemote) CloneModelInto(b model.Model) {
+	c := b.(*ArpSourcesRemote)
+	a.DeepCopyInto(c)
+}
+
+func (a *ArpSourcesRemote) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *ArpSourcesRemote) Equals(b *ArpSourcesRemote) bool {
+	return a.UUID == b.UUID &&
+		a.Locator == b.Locator &&
+		a.SrcMAC == b.SrcMAC
+}
+
+func (a *ArpSourcesRemote) EqualsModel(b model.Model) bool {
+	c := b.(*ArpSourcesRemote)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &ArpSourcesRemote{}
+var _ model.ComparableModel = &ArpSourcesRemote{}

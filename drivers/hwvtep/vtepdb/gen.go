@@ -5,4 +5,4 @@
 // ext.go, used only when the server has them.
 package vtepdb
 
-//go:generate go tool modelgen -p vtepdb -o . vtep-1.3.0.ovsschema
+//go:generate go tool modelgen -extended -p vtepdb -o . vtep-1.3.0.ovsschema

@@ -3,6 +3,8 @@
 
 package vtepdb
 
+import "github.com/ovn-org/libovsdb/model"
+
 const GlobalTable = "Global"
 
 // Global defines an object in Global table
@@ -11,3 +13,98 @@ type Global struct {
 	Managers []string `ovsdb:"managers"`
 	Switches []string `ovsdb:"switches"`
 }
+
+func (a *Global) GetUUID() string {
+	return a.UUID
+}
+
+func (a *Global) GetManagers() []string {
+	return a.Managers
+}
+
+func copyGlobalManagers(a []string) []string {
+	if a == nil {
+		return nil
+	}
+	b := make([]string, len(a))
+	copy(b, a)
+	return b
+}
+
+func equalGlobalManagers(a, b []string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for i, v := range a {
+		if b[i] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Global) GetSwitches() []string {
+	return a.Switches
+}
+
+func copyGlobalSwitches(a []string) []string {
+	if a == nil {
+		return nil
+	}
+	b := make([]string, len(a))
+	copy(b, a)
+	return b
+}
+
+func equalGlobalSwitches(a, b []string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for i, v := range a {
+		if b[i] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Global) DeepCopyInto(b *Global) {
+	*b = *a
+	b.Managers = copyGlobalManagers(a.Managers)
+	b.Switches = copyGlobalSwitches(a.Switches)
+}
+
+func (a *Global) DeepCopy() *Global {
+	b := new(Global)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *Global) CloneModelInto(b model.Model) {
+	c := b.(*Global)
+	a.DeepCopyInto(c)
+}
+
+func (a *Global) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *Global) Equals(b *Global) bool {
+	return a.UUID == b.UUID &&
+		equalGlobalManagers(a.Managers, b.Managers) &&
+		equalGlobalSwitches(a.Switches, b.Switches)
+}
+
+func (a *Global) EqualsModel(b model.Model) bool {
+	c := b.(*Global)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &Global{}
+var _ model.ComparableModel = &Global{}

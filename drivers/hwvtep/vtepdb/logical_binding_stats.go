@@ -3,6 +3,8 @@
 
 package vtepdb
 
+import "github.com/ovn-org/libovsdb/model"
+
 const LogicalBindingStatsTable = "Logical_Binding_Stats"
 
 // LogicalBindingStats defines an object in Logical_Binding_Stats table
@@ -13,3 +15,58 @@ type LogicalBindingStats struct {
 	PacketsFromLocal int    `ovsdb:"packets_from_local"`
 	PacketsToLocal   int    `ovsdb:"packets_to_local"`
 }
+
+func (a *LogicalBindingStats) GetUUID() string {
+	return a.UUID
+}
+
+func (a *LogicalBindingStats) GetBytesFromLocal() int {
+	return a.BytesFromLocal
+}
+
+func (a *LogicalBindingStats) GetBytesToLocal() int {
+	return a.BytesToLocal
+}
+
+func (a *LogicalBindingStats) GetPacketsFromLocal() int {
+	return a.PacketsFromLocal
+}
+
+func (a *LogicalBindingStats) GetPacketsToLocal() int {
+	return a.PacketsToLocal
+}
+
+func (a *LogicalBindingStats) DeepCopyInto(b *LogicalBindingStats) {
+	*b = *a
+}
+
+func (a *LogicalBindingStats) DeepCopy() *LogicalBindingStats {
+	b := new(LogicalBindingStats)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *LogicalBindingStats) CloneModelInto(b model.Model) {
+	c := b.(*LogicalBindingStats)
+	a.DeepCopyInto(c)
+}
+
+func (a *LogicalBindingStats) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *LogicalBindingStats) Equals(b *LogicalBindingStats) bool {
+	return a.UUID == b.UUID &&
+		a.BytesFromLocal == b.BytesFromLocal &&
+		a.BytesToLocal == b.BytesToLocal &&
+		a.PacketsFromLocal == b.PacketsFromLocal &&
+		a.PacketsToLocal == b.PacketsToLocal
+}
+
+func (a *LogicalBindingStats) EqualsModel(b model.Model) bool {
+	c := b.(*LogicalBindingStats)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &LogicalBindingStats{}
+var _ model.ComparableModel = &LogicalBindingStats{}

@@ -3,6 +3,8 @@
 
 package vtepdb
 
+import "github.com/ovn-org/libovsdb/model"
+
 const McastMacsLocalTable = "Mcast_Macs_Local"
 
 // McastMacsLocal defines an object in Mcast_Macs_Local table
@@ -13,3 +15,58 @@ type McastMacsLocal struct {
 	LocatorSet    string `ovsdb:"locator_set"`
 	LogicalSwitch string `ovsdb:"logical_switch"`
 }
+
+func (a *McastMacsLocal) GetUUID() string {
+	return a.UUID
+}
+
+func (a *McastMacsLocal) GetMAC() string {
+	return a.MAC
+}
+
+func (a *McastMacsLocal) GetIpaddr() string {
+	return a.Ipaddr
+}
+
+func (a *McastMacsLocal) GetLocatorSet() string {
+	return a.LocatorSet
+}
+
+func (a *McastMacsLocal) GetLogicalSwitch() string {
+	return a.LogicalSwitch
+}
+
+func (a *McastMacsLocal) DeepCopyInto(b *McastMacsLocal) {
+	*b = *a
+}
+
+func (a *McastMacsLocal) DeepCopy() *McastMacsLocal {
+	b := new(McastMacsLocal)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *McastMacsLocal) CloneModelInto(b model.Model) {
+	c := b.(*McastMacsLocal)
+	a.DeepCopyInto(c)
+}
+
+func (a *McastMacsLocal) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *McastMacsLocal) Equals(b *McastMacsLocal) bool {
+	return a.UUID == b.UUID &&
+		a.MAC == b.MAC &&
+		a.Ipaddr == b.Ipaddr &&
+		a.LocatorSet == b.LocatorSet &&
+		a.LogicalSwitch == b.LogicalSwitch
+}
+
+func (a *McastMacsLocal) EqualsModel(b model.Model) bool {
+	c := b.(*McastMacsLocal)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &McastMacsLocal{}
+var _ model.ComparableModel = &McastMacsLocal{}

@@ -3,6 +3,8 @@
 
 package vtepdb
 
+import "github.com/ovn-org/libovsdb/model"
+
 const McastMacsRemoteTable = "Mcast_Macs_Remote"
 
 // McastMacsRemote defines an object in Mcast_Macs_Remote table
@@ -13,3 +15,58 @@ type McastMacsRemote struct {
 	LocatorSet    string `ovsdb:"locator_set"`
 	LogicalSwitch string `ovsdb:"logical_switch"`
 }
+
+func (a *McastMacsRemote) GetUUID() string {
+	return a.UUID
+}
+
+func (a *McastMacsRemote) GetMAC() string {
+	return a.MAC
+}
+
+func (a *McastMacsRemote) GetIpaddr() string {
+	return a.Ipaddr
+}
+
+func (a *McastMacsRemote) GetLocatorSet() string {
+	return a.LocatorSet
+}
+
+func (a *McastMacsRemote) GetLogicalSwitch() string {
+	return a.LogicalSwitch
+}
+
+func (a *McastMacsRemote) DeepCopyInto(b *McastMacsRemote) {
+	*b = *a
+}
+
+func (a *McastMacsRemote) DeepCopy() *McastMacsRemote {
+	b := new(McastMacsRemote)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *McastMacsRemote) CloneModelInto(b model.Model) {
+	c := b.(*McastMacsRemote)
+	a.DeepCopyInto(c)
+}
+
+func (a *McastMacsRemote) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *McastMacsRemote) Equals(b *McastMacsRemote) bool {
+	return a.UUID == b.UUID &&
+		a.MAC == b.MAC &&
+		a.Ipaddr == b.Ipaddr &&
+		a.LocatorSet == b.LocatorSet &&
+		a.LogicalSwitch == b.LogicalSwitch
+}
+
+func (a *McastMacsRemote) EqualsModel(b model.Model) bool {
+	c := b.(*McastMacsRemote)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &McastMacsRemote{}
+var _ model.ComparableModel = &McastMacsRemote{}

@@ -3,6 +3,8 @@
 
 package vtepdb
 
+import "github.com/ovn-org/libovsdb/model"
+
 const PhysicalLocatorTable = "Physical_Locator"
 
 type (
@@ -19,3 +21,48 @@ type PhysicalLocator struct {
 	DstIP             string                           `ovsdb:"dst_ip"`
 	EncapsulationType PhysicalLocatorEncapsulationType `ovsdb:"encapsulation_type"`
 }
+
+func (a *PhysicalLocator) GetUUID() string {
+	return a.UUID
+}
+
+func (a *PhysicalLocator) GetDstIP() string {
+	return a.DstIP
+}
+
+func (a *PhysicalLocator) GetEncapsulationType() PhysicalLocatorEncapsulationType {
+	return a.EncapsulationType
+}
+
+func (a *PhysicalLocator) DeepCopyInto(b *PhysicalLocator) {
+	*b = *a
+}
+
+func (a *PhysicalLocator) DeepCopy() *PhysicalLocator {
+	b := new(PhysicalLocator)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *PhysicalLocator) CloneModelInto(b model.Model) {
+	c := b.(*PhysicalLocator)
+	a.DeepCopyInto(c)
+}
+
+func (a *PhysicalLocator) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *PhysicalLocator) Equals(b *PhysicalLocator) bool {
+	return a.UUID == b.UUID &&
+		a.DstIP == b.DstIP &&
+		a.EncapsulationType == b.EncapsulationType
+}
+
+func (a *PhysicalLocator) EqualsModel(b model.Model) bool {
+	c := b.(*PhysicalLocator)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &PhysicalLocator{}
+var _ model.ComparableModel = &PhysicalLocator{}

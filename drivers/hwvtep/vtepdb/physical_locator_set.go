@@ -3,6 +3,8 @@
 
 package vtepdb
 
+import "github.com/ovn-org/libovsdb/model"
+
 const PhysicalLocatorSetTable = "Physical_Locator_Set"
 
 // PhysicalLocatorSet defines an object in Physical_Locator_Set table
@@ -10,3 +12,68 @@ type PhysicalLocatorSet struct {
 	UUID     string   `ovsdb:"_uuid"`
 	Locators []string `ovsdb:"locators"`
 }
+
+func (a *PhysicalLocatorSet) GetUUID() string {
+	return a.UUID
+}
+
+func (a *PhysicalLocatorSet) GetLocators() []string {
+	return a.Locators
+}
+
+func copyPhysicalLocatorSetLocators(a []string) []string {
+	if a == nil {
+		return nil
+	}
+	b := make([]string, len(a))
+	copy(b, a)
+	return b
+}
+
+func equalPhysicalLocatorSetLocators(a, b []string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for i, v := range a {
+		if b[i] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *PhysicalLocatorSet) DeepCopyInto(b *PhysicalLocatorSet) {
+	*b = *a
+	b.Locators = copyPhysicalLocatorSetLocators(a.Locators)
+}
+
+func (a *PhysicalLocatorSet) DeepCopy() *PhysicalLocatorSet {
+	b := new(PhysicalLocatorSet)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *PhysicalLocatorSet) CloneModelInto(b model.Model) {
+	c := b.(*PhysicalLocatorSet)
+	a.DeepCopyInto(c)
+}
+
+func (a *PhysicalLocatorSet) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *PhysicalLocatorSet) Equals(b *PhysicalLocatorSet) bool {
+	return a.UUID == b.UUID &&
+		equalPhysicalLocatorSetLocators(a.Locators, b.Locators)
+}
+
+func (a *PhysicalLocatorSet) EqualsModel(b model.Model) bool {
+	c := b.(*PhysicalLocatorSet)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &PhysicalLocatorSet{}
+var _ model.ComparableModel = &PhysicalLocatorSet{}

@@ -3,6 +3,8 @@
 
 package vtepdb
 
+import "github.com/ovn-org/libovsdb/model"
+
 const PhysicalPortTable = "Physical_Port"
 
 // PhysicalPort defines an object in Physical_Port table
@@ -14,3 +16,142 @@ type PhysicalPort struct {
 	VLANBindings    map[int]string `ovsdb:"vlan_bindings"`
 	VLANStats       map[int]string `ovsdb:"vlan_stats"`
 }
+
+func (a *PhysicalPort) GetUUID() string {
+	return a.UUID
+}
+
+func (a *PhysicalPort) GetDescription() string {
+	return a.Description
+}
+
+func (a *PhysicalPort) GetName() string {
+	return a.Name
+}
+
+func (a *PhysicalPort) GetPortFaultStatus() []string {
+	return a.PortFaultStatus
+}
+
+func copyPhysicalPortPortFaultStatus(a []string) []string {
+	if a == nil {
+		return nil
+	}
+	b := make([]string, len(a))
+	copy(b, a)
+	return b
+}
+
+func equalPhysicalPortPortFaultStatus(a, b []string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for i, v := range a {
+		if b[i] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *PhysicalPort) GetVLANBindings() map[int]string {
+	return a.VLANBindings
+}
+
+func copyPhysicalPortVLANBindings(a map[int]string) map[int]string {
+	if a == nil {
+		return nil
+	}
+	b := make(map[int]string, len(a))
+	for k, v := range a {
+		b[k] = v
+	}
+	return b
+}
+
+func equalPhysicalPortVLANBindings(a, b map[int]string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || v != w {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *PhysicalPort) GetVLANStats() map[int]string {
+	return a.VLANStats
+}
+
+func copyPhysicalPortVLANStats(a map[int]string) map[int]string {
+	if a == nil {
+		return nil
+	}
+	b := make(map[int]string, len(a))
+	for k, v := range a {
+		b[k] = v
+	}
+	return b
+}
+
+func equalPhysicalPortVLANStats(a, b map[int]string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || v != w {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *PhysicalPort) DeepCopyInto(b *PhysicalPort) {
+	*b = *a
+	b.PortFaultStatus = copyPhysicalPortPortFaultStatus(a.PortFaultStatus)
+	b.VLANBindings = copyPhysicalPortVLANBindings(a.VLANBindings)
+	b.VLANStats = copyPhysicalPortVLANStats(a.VLANStats)
+}
+
+func (a *PhysicalPort) DeepCopy() *PhysicalPort {
+	b := new(PhysicalPort)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *PhysicalPort) CloneModelInto(b model.Model) {
+	c := b.(*PhysicalPort)
+	a.DeepCopyInto(c)
+}
+
+func (a *PhysicalPort) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *PhysicalPort) Equals(b *PhysicalPort) bool {
+	return a.UUID == b.UUID &&
+		a.Description == b.Description &&
+		a.Name == b.Name &&
+		equalPhysicalPortPortFaultStatus(a.PortFaultStatus, b.PortFaultStatus) &&
+		equalPhysicalPortVLANBindings(a.VLANBindings, b.VLANBindings) &&
+		equalPhysicalPortVLANStats(a.VLANStats, b.VLANStats)
+}
+
+func (a *PhysicalPort) EqualsModel(b model.Model) bool {
+	c := b.(*PhysicalPort)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &PhysicalPort{}
+var _ model.ComparableModel = &PhysicalPort{}

@@ -3,6 +3,8 @@
 
 package vtepdb
 
+import "github.com/ovn-org/libovsdb/model"
+
 const PhysicalSwitchTable = "Physical_Switch"
 
 // PhysicalSwitch defines an object in Physical_Switch table
@@ -16,3 +18,198 @@ type PhysicalSwitch struct {
 	TunnelIPs         []string `ovsdb:"tunnel_ips"`
 	Tunnels           []string `ovsdb:"tunnels"`
 }
+
+func (a *PhysicalSwitch) GetUUID() string {
+	return a.UUID
+}
+
+func (a *PhysicalSwitch) GetDescription() string {
+	return a.Description
+}
+
+func (a *PhysicalSwitch) GetManagementIPs() []string {
+	return a.ManagementIPs
+}
+
+func copyPhysicalSwitchManagementIPs(a []string) []string {
+	if a == nil {
+		return nil
+	}
+	b := make([]string, len(a))
+	copy(b, a)
+	return b
+}
+
+func equalPhysicalSwitchManagementIPs(a, b []string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for i, v := range a {
+		if b[i] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *PhysicalSwitch) GetName() string {
+	return a.Name
+}
+
+func (a *PhysicalSwitch) GetPorts() []string {
+	return a.Ports
+}
+
+func copyPhysicalSwitchPorts(a []string) []string {
+	if a == nil {
+		return nil
+	}
+	b := make([]string, len(a))
+	copy(b, a)
+	return b
+}
+
+func equalPhysicalSwitchPorts(a, b []string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for i, v := range a {
+		if b[i] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *PhysicalSwitch) GetSwitchFaultStatus() []string {
+	return a.SwitchFaultStatus
+}
+
+func copyPhysicalSwitchSwitchFaultStatus(a []string) []string {
+	if a == nil {
+		return nil
+	}
+	b := make([]string, len(a))
+	copy(b, a)
+	return b
+}
+
+func equalPhysicalSwitchSwitchFaultStatus(a, b []string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for i, v := range a {
+		if b[i] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *PhysicalSwitch) GetTunnelIPs() []string {
+	return a.TunnelIPs
+}
+
+func copyPhysicalSwitchTunnelIPs(a []string) []string {
+	if a == nil {
+		return nil
+	}
+	b := make([]string, len(a))
+	copy(b, a)
+	return b
+}
+
+func equalPhysicalSwitchTunnelIPs(a, b []string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for i, v := range a {
+		if b[i] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *PhysicalSwitch) GetTunnels() []string {
+	return a.Tunnels
+}
+
+func copyPhysicalSwitchTunnels(a []string) []string {
+	if a == nil {
+		return nil
+	}
+	b := make([]string, len(a))
+	copy(b, a)
+	return b
+}
+
+func equalPhysicalSwitchTunnels(a, b []string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for i, v := range a {
+		if b[i] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *PhysicalSwitch) DeepCopyInto(b *PhysicalSwitch) {
+	*b = *a
+	b.ManagementIPs = copyPhysicalSwitchManagementIPs(a.ManagementIPs)
+	b.Ports = copyPhysicalSwitchPorts(a.Ports)
+	b.SwitchFaultStatus = copyPhysicalSwitchSwitchFaultStatus(a.SwitchFaultStatus)
+	b.TunnelIPs = copyPhysicalSwitchTunnelIPs(a.TunnelIPs)
+	b.Tunnels = copyPhysicalSwitchTunnels(a.Tunnels)
+}
+
+func (a *PhysicalSwitch) DeepCopy() *PhysicalSwitch {
+	b := new(PhysicalSwitch)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *PhysicalSwitch) CloneModelInto(b model.Model) {
+	c := b.(*PhysicalSwitch)
+	a.DeepCopyInto(c)
+}
+
+func (a *PhysicalSwitch) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *PhysicalSwitch) Equals(b *PhysicalSwitch) bool {
+	return a.UUID == b.UUID &&
+		a.Description == b.Description &&
+		equalPhysicalSwitchManagementIPs(a.ManagementIPs, b.ManagementIPs) &&
+		a.Name == b.Name &&
+		equalPhysicalSwitchPorts(a.Ports, b.Ports) &&
+		equalPhysicalSwitchSwitchFaultStatus(a.SwitchFaultStatus, b.SwitchFaultStatus) &&
+		equalPhysicalSwitchTunnelIPs(a.TunnelIPs, b.TunnelIPs) &&
+		equalPhysicalSwitchTunnels(a.Tunnels, b.Tunnels)
+}
+
+func (a *PhysicalSwitch) EqualsModel(b model.Model) bool {
+	c := b.(*PhysicalSwitch)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &PhysicalSwitch{}
+var _ model.ComparableModel = &PhysicalSwitch{}

@@ -3,6 +3,8 @@
 
 package vtepdb
 
+import "github.com/ovn-org/libovsdb/model"
+
 const TunnelTable = "Tunnel"
 
 // Tunnel defines an object in Tunnel table
@@ -15,3 +17,176 @@ type Tunnel struct {
 	Local           string            `ovsdb:"local"`
 	Remote          string            `ovsdb:"remote"`
 }
+
+func (a *Tunnel) GetUUID() string {
+	return a.UUID
+}
+
+func (a *Tunnel) GetBFDConfigLocal() map[string]string {
+	return a.BFDConfigLocal
+}
+
+func copyTunnelBFDConfigLocal(a map[string]string) map[string]string {
+	if a == nil {
+		return nil
+	}
+	b := make(map[string]string, len(a))
+	for k, v := range a {
+		b[k] = v
+	}
+	return b
+}
+
+func equalTunnelBFDConfigLocal(a, b map[string]string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || v != w {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Tunnel) GetBFDConfigRemote() map[string]string {
+	return a.BFDConfigRemote
+}
+
+func copyTunnelBFDConfigRemote(a map[string]string) map[string]string {
+	if a == nil {
+		return nil
+	}
+	b := make(map[string]string, len(a))
+	for k, v := range a {
+		b[k] = v
+	}
+	return b
+}
+
+func equalTunnelBFDConfigRemote(a, b map[string]string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || v != w {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Tunnel) GetBFDParams() map[string]string {
+	return a.BFDParams
+}
+
+func copyTunnelBFDParams(a map[string]string) map[string]string {
+	if a == nil {
+		return nil
+	}
+	b := make(map[string]string, len(a))
+	for k, v := range a {
+		b[k] = v
+	}
+	return b
+}
+
+func equalTunnelBFDParams(a, b map[string]string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || v != w {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Tunnel) GetBFDStatus() map[string]string {
+	return a.BFDStatus
+}
+
+func copyTunnelBFDStatus(a map[string]string) map[string]string {
+	if a == nil {
+		return nil
+	}
+	b := make(map[string]string, len(a))
+	for k, v := range a {
+		b[k] = v
+	}
+	return b
+}
+
+func equalTunnelBFDStatus(a, b map[string]string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || v != w {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Tunnel) GetLocal() string {
+	return a.Local
+}
+
+func (a *Tunnel) GetRemote() string {
+	return a.Remote
+}
+
+func (a *Tunnel) DeepCopyInto(b *Tunnel) {
+	*b = *a
+	b.BFDConfigLocal = copyTunnelBFDConfigLocal(a.BFDConfigLocal)
+	b.BFDConfigRemote = copyTunnelBFDConfigRemote(a.BFDConfigRemote)
+	b.BFDParams = copyTunnelBFDParams(a.BFDParams)
+	b.BFDStatus = copyTunnelBFDStatus(a.BFDStatus)
+}
+
+func (a *Tunnel) DeepCopy() *Tunnel {
+	b := new(Tunnel)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *Tunnel) CloneModelInto(b model.Model) {
+	c := b.(*Tunnel)
+	a.DeepCopyInto(c)
+}
+
+func (a *Tunnel) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *Tunnel) Equals(b *Tunnel) bool {
+	return a.UUID == b.UUID &&
+		equalTunnelBFDConfigLocal(a.BFDConfigLocal, b.BFDConfigLocal) &&
+		equalTunnelBFDConfigRemote(a.BFDConfigRemote, b.BFDConfigRemote) &&
+		equalTunnelBFDParams(a.BFDParams, b.BFDParams) &&
+		equalTunnelBFDStatus(a.BFDStatus, b.BFDStatus) &&
+		a.Local == b.Local &&
+		a.Remote == b.Remote
+}
+
+func (a *Tunnel) EqualsModel(b model.Model) bool {
+	c := b.(*Tunnel)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &Tunnel{}
+var _ model.ComparableModel = &Tunnel{}

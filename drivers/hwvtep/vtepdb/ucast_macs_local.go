@@ -3,6 +3,8 @@
 
 package vtepdb
 
+import "github.com/ovn-org/libovsdb/model"
+
 const UcastMacsLocalTable = "Ucast_Macs_Local"
 
 // UcastMacsLocal defines an object in Ucast_Macs_Local table
@@ -13,3 +15,58 @@ type UcastMacsLocal struct {
 	Locator       string `ovsdb:"locator"`
 	LogicalSwitch string `ovsdb:"logical_switch"`
 }
+
+func (a *UcastMacsLocal) GetUUID() string {
+	return a.UUID
+}
+
+func (a *UcastMacsLocal) GetMAC() string {
+	return a.MAC
+}
+
+func (a *UcastMacsLocal) GetIpaddr() string {
+	return a.Ipaddr
+}
+
+func (a *UcastMacsLocal) GetLocator() string {
+	return a.Locator
+}
+
+func (a *UcastMacsLocal) GetLogicalSwitch() string {
+	return a.LogicalSwitch
+}
+
+func (a *UcastMacsLocal) DeepCopyInto(b *UcastMacsLocal) {
+	*b = *a
+}
+
+func (a *UcastMacsLocal) DeepCopy() *UcastMacsLocal {
+	b := new(UcastMacsLocal)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *UcastMacsLocal) CloneModelInto(b model.Model) {
+	c := b.(*UcastMacsLocal)
+	a.DeepCopyInto(c)
+}
+
+func (a *UcastMacsLocal) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *UcastMacsLocal) Equals(b *UcastMacsLocal) bool {
+	return a.UUID == b.UUID &&
+		a.MAC == b.MAC &&
+		a.Ipaddr == b.Ipaddr &&
+		a.Locator == b.Locator &&
+		a.LogicalSwitch == b.LogicalSwitch
+}
+
+func (a *UcastMacsLocal) EqualsModel(b model.Model) bool {
+	c := b.(*UcastMacsLocal)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &UcastMacsLocal{}
+var _ model.ComparableModel = &UcastMacsLocal{}

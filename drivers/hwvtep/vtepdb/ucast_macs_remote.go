@@ -3,6 +3,8 @@
 
 package vtepdb
 
+import "github.com/ovn-org/libovsdb/model"
+
 const UcastMacsRemoteTable = "Ucast_Macs_Remote"
 
 // UcastMacsRemote defines an object in Ucast_Macs_Remote table
@@ -13,3 +15,58 @@ type UcastMacsRemote struct {
 	Locator       string `ovsdb:"locator"`
 	LogicalSwitch string `ovsdb:"logical_switch"`
 }
+
+func (a *UcastMacsRemote) GetUUID() string {
+	return a.UUID
+}
+
+func (a *UcastMacsRemote) GetMAC() string {
+	return a.MAC
+}
+
+func (a *UcastMacsRemote) GetIpaddr() string {
+	return a.Ipaddr
+}
+
+func (a *UcastMacsRemote) GetLocator() string {
+	return a.Locator
+}
+
+func (a *UcastMacsRemote) GetLogicalSwitch() string {
+	return a.LogicalSwitch
+}
+
+func (a *UcastMacsRemote) DeepCopyInto(b *UcastMacsRemote) {
+	*b = *a
+}
+
+func (a *UcastMacsRemote) DeepCopy() *UcastMacsRemote {
+	b := new(UcastMacsRemote)
+	a.DeepCopyInto(b)
+	return b
+}
+
+func (a *UcastMacsRemote) CloneModelInto(b model.Model) {
+	c := b.(*UcastMacsRemote)
+	a.DeepCopyInto(c)
+}
+
+func (a *UcastMacsRemote) CloneModel() model.Model {
+	return a.DeepCopy()
+}
+
+func (a *UcastMacsRemote) Equals(b *UcastMacsRemote) bool {
+	return a.UUID == b.UUID &&
+		a.MAC == b.MAC &&
+		a.Ipaddr == b.Ipaddr &&
+		a.Locator == b.Locator &&
+		a.LogicalSwitch == b.LogicalSwitch
+}
+
+func (a *UcastMacsRemote) EqualsModel(b model.Model) bool {
+	c := b.(*UcastMacsRemote)
+	return a.Equals(c)
+}
+
+var _ model.CloneableModel = &UcastMacsRemote{}
+var _ model.ComparableModel = &UcastMacsRemote{}
