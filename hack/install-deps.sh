@@ -12,11 +12,13 @@
 set -euo pipefail
 
 PACKAGES=(openvswitch-switch openvswitch-common openvswitch-vtep ovn-central
-          ovn-host ovn-common ovn-controller-vtep iputils-ping)
+          ovn-host ovn-common ovn-controller-vtep iputils-ping
+          netconfd openssh-server python3-ncclient)
 
 # Programs the testbed looks for (testbed/bin.go), plus ping.
 PROGRAMS=(ovsdb-server ovsdb-tool ovsdb-client ovs-vswitchd ovs-vsctl ovs-ofctl
-          ovs-appctl vtep-ctl ovn-northd ovn-nbctl ovn-sbctl ovn-controller-vtep ping)
+          ovs-appctl vtep-ctl ovn-northd ovn-nbctl ovn-sbctl ovn-controller-vtep ping
+          netconfd netconf-subsystem sshd)
 FILES=(/usr/share/openvswitch/scripts/ovs-vtep
        /usr/share/openvswitch/vtep.ovsschema
        /usr/share/openvswitch/vswitch.ovsschema
@@ -42,6 +44,7 @@ done
 # ovs-vtep needs the ovs python module under the system python.
 if [ -x /usr/bin/python3 ]; then
     /usr/bin/python3 -c 'import ovs' >/dev/null 2>&1 || missing+=("python3 module ovs")
+    /usr/bin/python3 -c 'import ncclient' >/dev/null 2>&1 || missing+=("python3 module ncclient")
 else
     missing+=(/usr/bin/python3)
 fi

@@ -2,5 +2,6 @@
 package all
 
 import (
-	_ "github.com/vtepgw/vtepgw/drivers/hwvtep" // hardware_vtep OVSDB
+	_ "github.com/vtepgw/vtepgw/drivers/hwvtep"  // hardware_vtep OVSDB
+	_ "github.com/vtepgw/vtepgw/drivers/netconf" // NETCONF over SSH
 )
