@@ -97,7 +97,7 @@ func (e *Env) VswitchdCtl() string { return filepath.Join(e.Dir, "ovs-vswitchd.c
 // databases and sockets by default.
 func (e *Env) Environ() []string {
 	env := os.Environ()
-	for _, k := range []string{"OVS_RUNDIR", "OVS_DBDIR", "OVS_LOGDIR", "OVS_SYSCONFDIR", "OVS_PKGDATADIR_UNUSED"} {
+	for _, k := range []string{"OVS_RUNDIR", "OVS_DBDIR", "OVS_LOGDIR", "OVS_SYSCONFDIR", "OVN_RUNDIR", "OVN_DBDIR", "OVN_LOGDIR", "OVN_SYSCONFDIR"} {
 		env = append(env, k+"="+e.Dir)
 	}
 	// ovs-vtep and friends look up ovs-* on PATH; keep /usr/sbin there.
