@@ -80,6 +80,10 @@ func New(opts Options) (*Client, error) {
 			c.broadcast(vtep.Key{Kind: vtep.KindResync})
 		},
 		ProbeInterval: opts.ProbeInterval,
+		OnEventsDropped: func() {
+			opts.Logger.Warn("libovsdb dropped southbound cache events (buffer full); resyncing")
+			c.broadcast(vtep.Key{Kind: vtep.KindResync})
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("southbound: %w", err)

@@ -74,6 +74,10 @@ func (c *connector) Connect(ctx context.Context, notify func(vtep.Key)) (drivers
 			}
 		},
 		ProbeInterval: c.opts.ProbeInterval,
+		OnEventsDropped: func() {
+			log.Warn("libovsdb dropped cache events (buffer full); resyncing")
+			notify(vtep.Key{Kind: vtep.KindResync})
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", err, drivers.ErrInvalid)
@@ -328,7 +332,10 @@ func (s *session) macRows(table string, k vtep.MACKey) []model.Model {
 	}
 	out := make([]model.Model, 0, len(rows))
 	for _, u := range sortedKeys(rows) {
-		out = append(out, rows[u])
+		// Unicast tables are indexed by MAC only (see features.model).
+		if l, m := macRowKey(rows[u]); l == ls.UUID && m == k.MAC {
+			out = append(out, rows[u])
+		}
 	}
 	return out
 }

@@ -53,6 +53,10 @@ type Options struct {
 	OnConnect func(c client.Client)
 	// OnDisconnect runs after a connection is lost.
 	OnDisconnect func(err error)
+	// OnEventsDropped runs when libovsdb drops cache events because its
+	// event buffer is full; the caller should resync (it is called from
+	// libovsdb's goroutine and must not block).
+	OnEventsDropped func()
 	// ProbeInterval sends an echo after this much time and drops the
 	// connection when it is not answered within the same time. 0 disables.
 	ProbeInterval time.Duration
@@ -212,7 +216,8 @@ func (c *Conn) Run(ctx context.Context) error {
 }
 
 func (c *Conn) clientOptions() []client.Option {
-	lg := logr.FromSlogHandler(c.log.With("db", c.opts.Name, "component", "libovsdb").Handler())
+	h := c.log.With("db", c.opts.Name, "component", "libovsdb").Handler()
+	lg := logr.FromSlogHandler(&dropTap{inner: h, onDrop: c.opts.OnEventsDropped})
 	// libovsdb logs at V(>0) for chatter; keep only errors at our info level.
 	lg = lg.V(4)
 	opts := []client.Option{client.WithLogger(&lg)}
