@@ -66,34 +66,53 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// eachController runs f as a subtest against every controller.
+// The compatibility matrix: vtepsim against both controllers, and Debian's
+// ovs-vtep against vtepgw (ovs-vtep against ovn-controller-vtep is OVN's
+// own test suite). The ovs-vtep cells poll once a second; -short skips them.
+var matrix = []struct{ sim, controller string }{
+	{"vtepsim", "ovn-controller-vtep"},
+	{"vtepsim", "vtepgw"},
+	{"ovs-vtep", "vtepgw"},
+}
+
+// eachController runs f as a subtest for every cell of the matrix.
 func eachController(t *testing.T, f func(t *testing.T, c *compat)) {
-	for _, ctl := range controllers {
-		t.Run(ctl, func(t *testing.T) { f(t, startCompat(t, ctl)) })
+	for _, m := range matrix {
+		t.Run(m.sim+"_x_"+m.controller, func(t *testing.T) {
+			if m.sim == "ovs-vtep" && testing.Short() {
+				t.Skip("ovs-vtep cells are slow")
+			}
+			f(t, startCompat(t, m.sim, m.controller))
+		})
 	}
 }
 
-func startCompat(t *testing.T, controller string) *compat {
+func startCompat(t *testing.T, simName, controller string) *compat {
 	t.Helper()
 	testbed.Require(t, testbed.BinOVSDBServer, testbed.BinVswitchd, testbed.BinVtepctl, testbed.BinNorthd,
 		testbed.BinControllerVTEP, testbed.BinNBctl, testbed.BinSBctl)
 	c := &compat{t: t}
 	c.ovn = testbed.StartOVN(t)
-	c.sw = testbed.StartSimSwitch(t, testbed.SimOptions{Emulator: testbed.EmulatorNone})
-	sim, err := simulator.New(simulator.Options{DB: c.sw.VtepRemote(), Switch: "br-vtep",
-		RunDir: filepath.Dir(c.sw.VswitchdCtl()), Log: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sim.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("vtepsim: %v", err)
+	if simName == "ovs-vtep" {
+		testbed.Require(t, testbed.BinOVSVTEP, testbed.BinPython)
+		c.sw = testbed.StartSimSwitch(t, testbed.SimOptions{})
+	} else {
+		c.sw = testbed.StartSimSwitch(t, testbed.SimOptions{Emulator: testbed.EmulatorNone})
+		sim, err := simulator.New(simulator.Options{DB: c.sw.VtepRemote(), Switch: "br-vtep",
+			RunDir: filepath.Dir(c.sw.VswitchdCtl()), Log: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- sim.Run(ctx) }()
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("vtepsim: %v", err)
+			}
+		})
+	}
 	// OVN_CONTROLLER_VTEP_START waits for the emulator's 2 Physical_Ports.
 	c.wait("2 Physical_Ports", func() (bool, string) {
 		out := c.vtep("show")
