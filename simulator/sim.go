@@ -518,6 +518,15 @@ func (s *Sim) pass(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	// Rebuild the Ucast_Macs_Local index from the cache: it is kept by
+	// cache events, and libovsdb drops events when its buffer is full.
+	idx := make(map[umlKey]string, len(snap.uml))
+	for _, r := range snap.uml {
+		idx[umlKey{r.LogicalSwitch, normMAC(r.MAC)}] = r.UUID
+	}
+	s.umlMu.Lock()
+	s.umlIdx = idx
+	s.umlMu.Unlock()
 	cfg := snap.config(ports)
 	st, dpErr := s.dp.apply(ctx, cfg)
 	if st == nil {
