@@ -161,3 +161,28 @@ func TestFloodReplicationMode(t *testing.T) {
 		return count("vx", p) == 1, fmt.Sprint(p)
 	})
 }
+
+// TestSeveralTunnelIPs: ovs-vtep refuses more than one tunnel IP; vtepsim
+// uses the lowest as the locator of learned MACs and Tunnel rows, and
+// advertises all of them in Mcast_Macs_Local unknown-dst.
+func TestSeveralTunnelIPs(t *testing.T) {
+	ts := newSwitch(t, nil)
+	ts.vtepctl("set", "Physical_Switch", ts.ps, "tunnel_ips=[\"1.2.3.4\",\"1.2.3.40\"]")
+	ts.vtepctl("add-ls", "ls0", "--", "bind-ls", ts.ps, "p0", "0", "ls0", "--", "set", "Logical_Switch", "ls0", "tunnel_key=2",
+		"--", "add-ucast-remote", "ls0", "00:00:00:00:01:01", "1.2.3.5")
+	ts.waitFor("unknown-dst with both tunnel IPs", func() (bool, string) {
+		out := ts.vtepctl("list-local-macs", "ls0")
+		return strings.Contains(out, "unknown-dst -> vxlan_over_ipv4/1.2.3.4") && strings.Contains(out, "unknown-dst -> vxlan_over_ipv4/1.2.3.40"), out
+	})
+	ts.waitFor("Tunnel row from 1.2.3.4", func() (bool, string) {
+		out := ts.vtepctl("--bare", "--columns=local", "list", "Tunnel")
+		if strings.TrimSpace(out) == "" {
+			return false, out
+		}
+		ip := ts.vtepctl("get", "Physical_Locator", strings.TrimSpace(out), "dst_ip")
+		return strings.Contains(ip, `"1.2.3.4"`), ip
+	})
+	if d := ts.vtepctl("get", "Physical_Switch", ts.ps, "description"); !strings.Contains(d, "vtepsim") {
+		t.Errorf("description %q", d)
+	}
+}
