@@ -37,8 +37,11 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
+# Side-by-side benchmarks against the Debian reference peers. Each program
+# writes its report with the machine it ran on.
 bench: deps build
 	$(GO) run ./testbed/bench -out docs/BENCHMARKS.md
+	$(GO) run ./simulator/bench -out docs/BENCHMARKS-vtepsim.md
 
 clean:
 	rm -rf bin
