@@ -413,6 +413,21 @@ func (s *Southbound) syncGroup(b *batch, sw vtep.Switch, ls string) error {
 				}
 			}
 		}
+		// What the loop above did not move to the new port (the logical
+		// switch is no longer bound here, or bound in another datapath)
+		// must not stay on a port nobody serves.
+		if had && (own == nil || own.dp != prev.dp || own.portKey != prev.portKey) {
+			for _, f := range s.fdbsBy(&sbdb.FDB{DpKey: prev.dp, PortKey: prev.portKey}) {
+				k := vtep.MACKey{LS: ls, MAC: f.MAC}
+				if _, learned := sw.UcastLocal(k); learned && own != nil && own.dp == prev.dp {
+					continue // moved
+				}
+				s.setOwned(k, prev.ps, false)
+				if err := b.add(b.cl.Where(&sbdb.FDB{UUID: f.UUID}).Delete()); err != nil {
+					return fmt.Errorf("delete FDB %s: %w", f.MAC, err)
+				}
+			}
+		}
 	}
 	return nil
 }
