@@ -86,11 +86,16 @@ func (f features) model() (model.ClientDBModel, error) {
 	if err != nil {
 		return dbm, fmt.Errorf("hardware_vtep model: %w", err)
 	}
+	// libovsdb hashes a multi-column index value with gob and sha256 on
+	// every row update and lookup; unicast tables hold one row per MAC, so
+	// they are indexed by MAC alone and lookups filter by logical switch
+	// (see macRows). Multicast MACs repeat in every logical switch.
 	lsMAC := []model.ClientIndex{{Columns: []model.ColumnKey{{Column: "logical_switch"}, {Column: "MAC"}}}}
+	mac := []model.ClientIndex{{Columns: []model.ColumnKey{{Column: "MAC"}}}}
 	dbm.SetIndexes(map[string][]model.ClientIndex{
-		tUMR:     lsMAC,
+		tUMR:     mac,
 		tMMR:     lsMAC,
-		tUML:     lsMAC,
+		tUML:     mac,
 		tMML:     lsMAC,
 		tLocator: {{Columns: []model.ColumnKey{{Column: "dst_ip"}}}},
 	})
