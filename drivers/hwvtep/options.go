@@ -2,6 +2,8 @@ package hwvtep
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/vtepgw/vtepgw/drivers"
@@ -15,6 +17,9 @@ type Driver struct{}
 type Options struct {
 	// ProbeInterval is the OVSDB inactivity probe towards the switch
 	// (setting "probe-interval", a Go duration; default 5s, 0 disables).
+	// Like OVS (stream_or_pstream_needs_probes), unix: remotes are not
+	// probed unless the setting asks for it: a local server that is busy
+	// sending a large update is not dead.
 	ProbeInterval time.Duration
 }
 
@@ -29,6 +34,9 @@ func (Driver) NewConnector(p drivers.Params) (drivers.Connector, error) {
 		}
 	}
 	opts := Options{ProbeInterval: 5 * time.Second}
+	if !slices.ContainsFunc(p.Endpoints, func(ep string) bool { return !strings.HasPrefix(ep, "unix:") }) {
+		opts.ProbeInterval = 0
+	}
 	for k, v := range p.Settings {
 		switch k {
 		case "probe-interval", "probe_interval":
