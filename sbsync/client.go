@@ -237,6 +237,15 @@ func (h *sbEvents) keys(old, cur model.Model) {
 					h.c.broadcast(vtep.Key{Kind: vtep.KindSBMulticastGroup, Name: strconv.Itoa(d.(*sbdb.DatapathBinding).TunnelKey), MAC: r.Name})
 				}
 			}
+		case *sbdb.IGMPGroup:
+			// The same key as the Multicast_Group northd names after the
+			// address: the gateway rewrites its own IGMP_Group rows that
+			// others deleted (e.g. northd, after ovn-sbctl chassis-del).
+			if dp := h.c.table("Datapath_Binding"); dp != nil && r.Datapath != nil {
+				if d := dp.Row(*r.Datapath); d != nil {
+					h.c.broadcast(vtep.Key{Kind: vtep.KindSBMulticastGroup, Name: strconv.Itoa(d.(*sbdb.DatapathBinding).TunnelKey), MAC: r.Address})
+				}
+			}
 		}
 	}
 }

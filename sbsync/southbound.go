@@ -601,6 +601,12 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 	for _, k := range mcKeys {
 		if dp, err := strconv.Atoi(k.Name); err == nil {
 			s.syncMulticastGroup(b, dp, k.MAC)
+			// Our IGMP_Group rows for this group may be gone: recheck them.
+			for mk, e := range s.igmp {
+				if e.ref.dp == dp && e.addr == k.MAC {
+					mmlKeys = append(mmlKeys, mk)
+				}
+			}
 		}
 	}
 	for _, ls := range slices.Sorted(maps.Keys(b.groups)) {
