@@ -432,12 +432,20 @@ func (s *session) errDisconnected() error {
 
 // Apply writes the changeset in one transaction.
 func (s *session) Apply(ctx context.Context, cs *vtep.Changeset) error {
+	if err := drivers.ValidateChangeset(cs); err != nil {
+		return err
+	}
 	cl := s.conn.Client()
 	if cl == nil || !cl.Connected() {
 		return s.errDisconnected()
 	}
 	b := &txnBuilder{s: s, cl: cl, locators: map[string]string{}}
 	if err := b.build(cs); err != nil {
+		if !cl.Connected() {
+			// The cache went away under the build (a disconnect purges
+			// it): not the input's fault, so not ErrInvalid.
+			return fmt.Errorf("%w (while building the transaction: %v)", s.errDisconnected(), err)
+		}
 		return err
 	}
 	if len(b.ops) == 0 {

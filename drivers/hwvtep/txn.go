@@ -2,6 +2,7 @@ package hwvtep
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/ovn-org/libovsdb/client"
 	"github.com/ovn-org/libovsdb/model"
@@ -165,6 +166,13 @@ func (b *txnBuilder) mcast(c vtep.McastChange) error {
 	ls, ok := b.s.lsByName(c.Key.LS)
 	if !ok {
 		return fmt.Errorf("mcast %s: %w: %w", c.Key, errNoLS, drivers.ErrInvalid)
+	}
+	if len(rows) == 1 {
+		// Already as wanted: write nothing (a new locator set would be a write).
+		r := rows[0].(*vtepdb.McastMacsRemote)
+		if r.Ipaddr == c.Set.IP && slices.Equal(b.s.locatorSetIPs(r.LocatorSet), vtep.NormalizeLocators(slices.Clone(c.Set.Locators))) {
+			return nil
+		}
 	}
 	// Physical_Locator_Set.locators is immutable: a changed set is a new
 	// row, and the old one is garbage-collected once unreferenced.
