@@ -397,6 +397,16 @@ func (s *Southbound) syncGroup(b *batch, sw vtep.Switch, ls string) error {
 		delete(s.own, ls)
 	}
 	if (own == nil) != !had || own != nil && *own != prev {
+		if _, ok := s.replicator[ls]; ok {
+			// The switch-side replicator's encap follows the binding
+			// (replicator.go): recheck the chassis it leaves and joins.
+			if had {
+				s.notify(vtep.Key{Kind: vtep.KindSBChassis, Name: prev.ps})
+			}
+			if own != nil {
+				s.notify(vtep.Key{Kind: vtep.KindSBChassis, Name: own.ps})
+			}
+		}
 		// The port learned MACs are reported on changed: revisit this
 		// logical switch's learned entries (rare; O(learned entries)).
 		for _, k := range sw.Entries(vtep.KindUcastLocal) {
