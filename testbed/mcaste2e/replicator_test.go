@@ -9,7 +9,7 @@ import (
 // changes nothing in SB; another IP (a switch-side replicator) becomes an
 // extra vxlan Encap of the switch's chassis (options
 // vtepgw-replicator=true) that the vtep Port_Binding's encap points at.
-// Removing the entry undoes both.
+// Removing the entry, or the vtep port, undoes both.
 func TestUnknownDstReplicator(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, "br0", []string{"10.0.0.1"})
@@ -59,4 +59,16 @@ func TestUnknownDstReplicator(t *testing.T) {
 	waitEqual(t, "bindings (all withdrawn)", pbs, "br0 -", "br0 -")
 	waitEqual(t, "Encaps (all withdrawn)", encaps, plain)
 	waitEqual(t, "Encap rows (all withdrawn)", s.sbGet(db.allEncaps), "br0 vxlan 10.0.0.1")
+
+	// The encap follows the binding: lsA's vtep port deleted, it goes
+	// although the switch still asks; a new port brings both back.
+	s.vctl(t, "add-mcast-local", "lsA", "unknown-dst", "10.9.9.9")
+	waitEqual(t, "Encaps (replicator again)", encaps, plain, rep)
+	s.nb(t, "--wait=sb", "lsp-del", "vtepA")
+	waitEqual(t, "Encaps (vtepA deleted)", encaps, plain)
+	s.nb(t, "lsp-add", "lsA", "vtepA2", "--", "lsp-set-type", "vtepA2", "vtep",
+		"--", "lsp-set-options", "vtepA2", "vtep-physical-switch=br0", "vtep-logical-switch=lsA")
+	waitEqual(t, "Encaps (vtepA2 added)", encaps, plain, rep)
+	waitEqual(t, "bindings (vtepA2 added)", s.sbGet(func(d db) []string { return []string{d.pbEncap("vtepA2"), d.pbEncap("vtepB")} }),
+		"br0 vxlan/10.9.9.9", "br0 -")
 }
