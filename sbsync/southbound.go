@@ -2,7 +2,6 @@ package sbsync
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -659,7 +658,7 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 	return b.keys, nil
 }
 
-var errPaused = errors.New("paused: northd version mismatch")
+var errPaused = fmt.Errorf("paused by a northd version mismatch: %w", vtep.ErrNotReady)
 
 // commit sends the batch's SB operations in one transaction. When the
 // transaction fails on an FDB index clash (OVN learned the MAC on another

@@ -150,6 +150,10 @@ func (g *Gateway) runBatch(ctx context.Context, keys []Key, since time.Time) {
 	t0 := time.Now()
 	more, err := g.sb.Reconcile(ctx, g.sw, keys)
 	stats.Southbound = time.Since(t0)
+	if errors.Is(err, ErrNotReady) {
+		g.queue.AddAllAfter(keys, 500*time.Millisecond)
+		return
+	}
 	if err != nil {
 		stats.Err = err
 		d := g.retry(keys)

@@ -1,6 +1,14 @@
 package vtep
 
-import "context"
+import (
+	"context"
+	"errors"
+)
+
+// ErrNotReady, returned (wrapped) by Southbound.Reconcile, means the
+// southbound cannot act now (paused by a version mismatch, say): the gateway
+// holds the batch's keys and tries again shortly, without logging a failure.
+var ErrNotReady = errors.New("southbound not ready")
 
 // Switch is the observed state of one driver session (one device, which may
 // hold several physical switches) and the way to change it. Drivers
