@@ -411,7 +411,7 @@ func (s *Southbound) syncGroup(b *batch, sw vtep.Switch, ls string) error {
 		// logical switch's learned entries (rare; O(learned entries)).
 		for _, k := range sw.Entries(vtep.KindUcastLocal) {
 			if k.LS == ls {
-				if err := s.syncLocalMAC(b, sw, k); err != nil {
+				if err := s.syncLocalMAC(b, sw, k, true); err != nil {
 					return err
 				}
 			}

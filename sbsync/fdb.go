@@ -55,15 +55,15 @@ func (s *Southbound) syncFDBKey(b *batch, sw vtep.Switch, k vtep.Key) error {
 			return nil
 		}
 		s.syncRemoteFDB(b, dp, k.MAC)
-		// Ours, deleted or changed by someone else: write it back while the
-		// switch still has the MAC.
+		// Ours, deleted by someone else: write it back while the switch
+		// still has the MAC. Moved to another port: leave it there.
 		for _, ls := range s.lsByDP[dp] {
-			if err := s.syncLocalMAC(b, sw, vtep.MACKey{LS: ls, MAC: k.MAC}); err != nil {
+			if err := s.syncLocalMAC(b, sw, vtep.MACKey{LS: ls, MAC: k.MAC}, false); err != nil {
 				return err
 			}
 		}
 	case vtep.KindUcastLocal:
-		return s.syncLocalMAC(b, sw, k.MACKey())
+		return s.syncLocalMAC(b, sw, k.MACKey(), true)
 	}
 	return nil
 }
@@ -103,7 +103,14 @@ func (s *Southbound) pbAt(datapath string, key int) *sbdb.PortBinding {
 // syncLocalMAC makes SB FDB match one switch-learned MAC: present on the
 // switch → an FDB row on our Port_Binding (taking it over from another
 // port when the MAC moved here); gone → our row is removed.
-func (s *Southbound) syncLocalMAC(b *batch, sw vtep.Switch, k vtep.MACKey) error {
+//
+// takeOver says the switch (re)learned the MAC, or we resync: a row on
+// another port is moved to ours. Without it (an SB-side FDB change), a row
+// that another port took (OVN learned the MAC on a hypervisor, or another
+// VTEP learned it) is a move away and stays there, although this switch
+// has not aged the MAC out yet: taking it back would make two learners
+// rewrite the row in turn until one of them ages the MAC out.
+func (s *Southbound) syncLocalMAC(b *batch, sw vtep.Switch, k vtep.MACKey, takeOver bool) error {
 	key := k.String()
 	if b.fdbSeen[key] {
 		return nil
@@ -119,6 +126,13 @@ func (s *Southbound) syncLocalMAC(b *batch, sw vtep.Switch, k vtep.MACKey) error
 	_, learned := sw.UcastLocal(k)
 	row := s.fdbRow(k.MAC, own.dp)
 	switch {
+	case learned && row != nil && row.PortKey != own.portKey && !takeOver:
+		if _, mine := s.owned[k]; mine {
+			s.log.Info("MAC moved away from the VTEP", "mac", k.MAC, "ls", k.LS, "to_port_key", row.PortKey)
+		}
+		s.setOwned(k, own.ps, false)
+		// A switch-side key for the MAC in this batch still takes it.
+		delete(b.fdbSeen, key)
 	case learned && (row == nil || row.PortKey != own.portKey):
 		if _, mine := s.owned[k]; !mine && s.capped(k, own.ps) {
 			return nil
@@ -170,13 +184,13 @@ func (s *Southbound) fdbInsert(mac string, own ownBinding) ovsdb.Operation {
 // resyncLocalMACs checks every learned MAC and every FDB row of our ports.
 func (s *Southbound) resyncLocalMACs(b *batch, sw vtep.Switch) error {
 	for _, k := range sw.Entries(vtep.KindUcastLocal) {
-		if err := s.syncLocalMAC(b, sw, k); err != nil {
+		if err := s.syncLocalMAC(b, sw, k, true); err != nil {
 			return err
 		}
 	}
 	for ls, own := range s.own {
 		for _, f := range s.fdbsBy(&sbdb.FDB{DpKey: own.dp, PortKey: own.portKey}) {
-			if err := s.syncLocalMAC(b, sw, vtep.MACKey{LS: ls, MAC: f.MAC}); err != nil {
+			if err := s.syncLocalMAC(b, sw, vtep.MACKey{LS: ls, MAC: f.MAC}, true); err != nil {
 				return err
 			}
 		}
