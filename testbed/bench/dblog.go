@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// record is one committed transaction read from an ovsdb-server standalone
+// database file. Its time is the server's own commit timestamp ("_date",
+// milliseconds), so every client is timed by the database, on equal terms.
+type record struct {
+	Index   int       // 0 for the first transaction after the schema
+	Time    time.Time // commit time, millisecond resolution
+	Comment string    // the transaction's comment ("" if none)
+	// Ops counts rows per "TABLE insert", "TABLE update", "TABLE delete".
+	Ops map[string]int
+	// After is the number of live rows of each watched table once this
+	// transaction is applied.
+	After map[string]int
+}
+
+// by reports whether the transaction was committed by a client whose
+// comments start with prefix.
+func (r record) by(prefix string) bool { return strings.HasPrefix(r.Comment, prefix) }
+
+func (r record) String() string {
+	return fmt.Sprintf("#%d %s %q %v", r.Index, r.Time.Format("15:04:05.000"), r.Comment, r.Ops)
+}
+
+// errCompacted is returned when the file shrank: ovsdb-server compacted it
+// and the transaction history is gone.
+var errCompacted = errors.New("database file was compacted (history lost)")
+
+// follower reads a standalone ovsdb database file ("OVSDB JSON LEN SHA1"
+// header lines, each followed by LEN bytes of JSON) as ovsdb-server appends
+// to it, and keeps the list of transactions plus live-row bookkeeping. It
+// never talks to the server, so watching a database costs the server
+// nothing. Not safe for concurrent use.
+type follower struct {
+	path    string
+	f       *os.File
+	off     int64
+	buf     []byte
+	schema  bool                           // schema record seen
+	live    map[string]map[string]struct{} // table -> uuid
+	keyCol  map[string]string              // table -> column indexed on insert
+	byKey   map[string]map[string]string   // table -> key value -> uuid
+	watch   []string
+	records []record
+}
+
+// newFollower opens path. keyCols names, per table, a string column whose
+// value is remembered on insert (Port_Binding: logical_port) so rows can be
+// found by it; watch lists the tables whose live row count every record
+// carries in After.
+func newFollower(path string, keyCols map[string]string, watch ...string) (*follower, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	fl := &follower{
+		path: path, f: f,
+		live:   map[string]map[string]struct{}{},
+		keyCol: keyCols,
+		byKey:  map[string]map[string]string{},
+		watch:  watch,
+	}
+	if err := fl.poll(); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return fl, nil
+}
+
+func (fl *follower) close() { _ = fl.f.Close() }
+
+// poll reads what was appended since the last call and parses every
+// complete record.
+func (fl *follower) poll() error {
+	st, err := fl.f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Size() < fl.off {
+		return fmt.Errorf("%s: %w", fl.path, errCompacted)
+	}
+	if st.Size() > fl.off {
+		chunk := make([]byte, st.Size()-fl.off)
+		n, err := io.ReadFull(io.NewSectionReader(fl.f, fl.off, int64(len(chunk))), chunk)
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("%s: %w", fl.path, err)
+		}
+		fl.off += int64(n)
+		fl.buf = append(fl.buf, chunk[:n]...)
+	}
+	return fl.parse()
+}
+
+func (fl *follower) parse() error {
+	for {
+		data := bytes.TrimLeft(fl.buf, "\n")
+		nl := bytes.IndexByte(data, '\n')
+		if nl < 0 {
+			fl.buf = data
+			return nil
+		}
+		f := strings.Fields(string(data[:nl]))
+		if len(f) != 4 || f[0] != "OVSDB" || f[1] != "JSON" {
+			return fmt.Errorf("%s: bad record header %q", fl.path, data[:nl])
+		}
+		n, err := strconv.Atoi(f[2])
+		if err != nil || n < 0 {
+			return fmt.Errorf("%s: bad record length %q", fl.path, f[2])
+		}
+		if len(data) < nl+1+n {
+			fl.buf = data
+			return nil // still being written
+		}
+		body := data[nl+1 : nl+1+n]
+		rest := data[nl+1+n:]
+		if !fl.schema {
+			fl.schema = true
+		} else if err := fl.apply(body); err != nil {
+			return err
+		}
+		// Do not keep the (possibly large) consumed prefix alive.
+		fl.buf = append([]byte(nil), rest...)
+	}
+}
+
+func (fl *follower) apply(body []byte) error {
+	var rec map[string]json.RawMessage
+	if err := json.Unmarshal(body, &rec); err != nil {
+		return fmt.Errorf("%s: record %d: %w", fl.path, len(fl.records), err)
+	}
+	r := record{Index: len(fl.records), Ops: map[string]int{}}
+	if d, ok := rec["_date"]; ok {
+		var ms int64
+		if err := json.Unmarshal(d, &ms); err != nil {
+			return fmt.Errorf("%s: _date: %w", fl.path, err)
+		}
+		r.Time = time.UnixMilli(ms)
+	}
+	if c, ok := rec["_comment"]; ok {
+		_ = json.Unmarshal(c, &r.Comment)
+	}
+	for table, v := range rec {
+		if strings.HasPrefix(table, "_") {
+			continue
+		}
+		var rows map[string]json.RawMessage
+		if err := json.Unmarshal(v, &rows); err != nil {
+			return fmt.Errorf("%s: table %s: %w", fl.path, table, err)
+		}
+		live := fl.live[table]
+		if live == nil {
+			live = map[string]struct{}{}
+			fl.live[table] = live
+		}
+		for uuid, row := range rows {
+			_, exists := live[uuid]
+			switch {
+			case string(row) == "null":
+				r.Ops[table+" delete"]++
+				delete(live, uuid)
+			case exists:
+				r.Ops[table+" update"]++
+			default:
+				r.Ops[table+" insert"]++
+				live[uuid] = struct{}{}
+				if col := fl.keyCol[table]; col != "" {
+					fl.indexRow(table, col, uuid, row)
+				}
+			}
+		}
+	}
+	if len(fl.watch) > 0 {
+		r.After = make(map[string]int, len(fl.watch))
+		for _, t := range fl.watch {
+			r.After[t] = len(fl.live[t])
+		}
+	}
+	fl.records = append(fl.records, r)
+	return nil
+}
+
+func (fl *follower) indexRow(table, col, uuid string, row json.RawMessage) {
+	var cols map[string]json.RawMessage
+	if json.Unmarshal(row, &cols) != nil {
+		return
+	}
+	var key string
+	if json.Unmarshal(cols[col], &key) != nil || key == "" {
+		return
+	}
+	m := fl.byKey[table]
+	if m == nil {
+		m = map[string]string{}
+		fl.byKey[table] = m
+	}
+	m[key] = uuid
+}
+
+// count returns the number of live rows of table.
+func (fl *follower) count(table string) int { return len(fl.live[table]) }
+
+// uuidOf returns the UUID of the row of table whose key column (see
+// newFollower) is key, if it was inserted and still exists.
+func (fl *follower) uuidOf(table, key string) (string, bool) {
+	u, ok := fl.byKey[table][key]
+	if !ok {
+		return "", false
+	}
+	if _, live := fl.live[table][u]; !live {
+		return "", false
+	}
+	return u, true
+}
+
+// mark returns the number of transactions read so far.
+func (fl *follower) mark() int { return len(fl.records) }
+
+// since returns the transactions from index mark on.
+func (fl *follower) since(mark int) []record { return fl.records[mark:] }
+
+// wait polls the file every interval until cond holds or timeout passes.
+func (fl *follower) wait(timeout, interval time.Duration, what string, cond func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if err := fl.poll(); err != nil {
+			return err
+		}
+		if cond() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: not reached after %v", what, timeout)
+		}
+		time.Sleep(interval)
+	}
+}
+
+// findComment waits for the transaction whose comment is exactly comment,
+// at or after mark.
+func (fl *follower) findComment(mark int, comment string, timeout time.Duration) (record, error) {
+	var found record
+	err := fl.wait(timeout, time.Millisecond, "transaction "+strconv.Quote(comment), func() bool {
+		for _, r := range fl.records[mark:] {
+			if r.Comment == comment {
+				found = r
+				return true
+			}
+		}
+		return false
+	})
+	return found, err
+}
