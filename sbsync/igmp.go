@@ -123,7 +123,8 @@ func (s *Southbound) deleteIGMP(b *batch, addr string, r igmpRef) error {
 // resyncLocalMcast rebuilds the IGMP_Group rows of our chassis from the
 // switch's Mcast_Macs_Local: missing ones are written, others deleted.
 func (s *Southbound) resyncLocalMcast(b *batch, sw vtep.Switch) error {
-	clear(s.igmp)
+	// s.igmp was emptied by the resync's reset, and may already hold
+	// entries synced earlier in this batch: keep them.
 	for _, k := range sw.Entries(vtep.KindMcastLocal) {
 		if err := s.syncLocalMcast(b, sw, k); err != nil {
 			return err
