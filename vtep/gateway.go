@@ -189,8 +189,9 @@ func (g *Gateway) runBatch(ctx context.Context, keys []Key, since time.Time) {
 func (g *Gateway) changeset(keys, more []Key) (*Changeset, []Key) {
 	set := make(map[Key]struct{}, len(keys)+len(more))
 	var list []Key
+	partial, _ := g.sw.(PartialSwitch)
 	add := func(k Key) {
-		if !k.IsSwitchDesired() {
+		if !k.IsSwitchDesired() || (partial != nil && !partial.Supports(k)) {
 			return
 		}
 		if _, ok := set[k]; !ok {
@@ -251,7 +252,11 @@ func (g *Gateway) changeset(keys, more []Key) (*Changeset, []Key) {
 			if !ok {
 				continue
 			}
-			if ch := DiffLogicalSwitch(g.sb.LogicalSwitch(obs), obs); ch != nil {
+			want := g.sb.LogicalSwitch(obs)
+			if partial != nil && !partial.SupportsMode(want.ReplicationMode) {
+				want.ReplicationMode = ""
+			}
+			if ch := DiffLogicalSwitch(want, obs); ch != nil {
 				cs.LogicalSwitches = append(cs.LogicalSwitches, *ch)
 			}
 		case KindUcastRemote:

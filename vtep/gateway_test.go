@@ -158,6 +158,67 @@ func TestGatewayHoldsKeysWhileNotReady(t *testing.T) {
 	waitFor(t, "held key to be applied", func() bool { _, ok := sw.UcastRemote(mk); return ok })
 }
 
+// partialSwitch holds no remote unicast MACs and replicates service-node
+// only; it refuses changesets asking for more, as a driver must.
+type partialSwitch struct{ *vteptest.Switch }
+
+func (partialSwitch) Supports(k vtep.Key) bool { return k.Kind != vtep.KindUcastRemote }
+
+func (partialSwitch) SupportsMode(m string) bool { return m == "" || m == vtep.ReplicationServiceNode }
+
+func (p partialSwitch) Apply(ctx context.Context, cs *vtep.Changeset) error {
+	if len(cs.UcastRemote) > 0 {
+		return fmt.Errorf("remote unicast MACs: %w", vteptest.ErrInjected)
+	}
+	for _, c := range cs.LogicalSwitches {
+		if !p.SupportsMode(c.ReplicationMode) {
+			return fmt.Errorf("mode %s: %w", c.ReplicationMode, vteptest.ErrInjected)
+		}
+	}
+	return p.Switch.Apply(ctx, cs)
+}
+
+// A switch that cannot hold some kinds gets the rest, and the gateway does
+// not retry what the switch cannot do.
+func TestGatewaySkipsUnsupported(t *testing.T) {
+	sw := vteptest.NewSwitch("ls0")
+	sb := vteptest.NewSouthbound()
+	mk := vtep.MACKey{LS: "ls0", MAC: "00:00:00:00:00:01"}
+	sb.VNI["ls0"] = 7 // the fake wants source_node
+	sb.Ucast[mk] = "10.0.0.1"
+	sb.Flood["ls0"] = []string{"10.0.0.2"}
+	bl := &batchLog{}
+	g := vtep.NewGateway(partialSwitch{sw}, sb, vtep.GatewayOptions{Name: "t", OnBatch: bl.add})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	g.Resync()
+	g.Enqueue(vtep.UcastRemoteKey(mk))
+	waitFor(t, "VNI and flood list", func() bool {
+		_, ok := sw.McastRemote(vtep.MACKey{LS: "ls0", MAC: vtep.UnknownDst})
+		ls, _ := sw.LogicalSwitch("ls0")
+		return ok && ls.VNI != nil && *ls.VNI == 7
+	})
+	time.Sleep(300 * time.Millisecond)
+	if _, ok := sw.UcastRemote(mk); ok {
+		t.Fatal("unsupported remote MAC written")
+	}
+	if ls, _ := sw.LogicalSwitch("ls0"); ls.ReplicationMode != "" {
+		t.Fatalf("unsupported mode written: %+v", ls)
+	}
+	bl.mu.Lock()
+	defer bl.mu.Unlock()
+	for _, b := range bl.bs {
+		if b.Err != nil {
+			t.Errorf("batch failed (the gateway asked for something unsupported): %v", b.Err)
+		}
+	}
+	if g.Pending() != 0 {
+		t.Errorf("%d keys still pending (retried)", g.Pending())
+	}
+}
+
 func TestCleanupChangeset(t *testing.T) {
 	sw := vteptest.NewSwitch("ls0", "ls1")
 	v := 3

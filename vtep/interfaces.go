@@ -31,6 +31,18 @@ type Switch interface {
 	Apply(ctx context.Context, cs *Changeset) error
 }
 
+// PartialSwitch is implemented by switches that cannot hold all of the
+// model: a Junos switch with static VXLAN has no remote unicast MAC entries
+// (it learns remote MACs from VXLAN traffic) and only source-node
+// replication. The gateway diffs only what the switch supports: keys for
+// which Supports is false are neither diffed, written nor retried, and a
+// desired replication mode the switch lacks is left as the switch has it
+// (the VNI is still written).
+type PartialSwitch interface {
+	Supports(k Key) bool
+	SupportsMode(mode string) bool
+}
+
 // Desired is the state the southbound wants on the switch, per key.
 type Desired interface {
 	// LogicalSwitch returns the desired controller-owned fields of an
