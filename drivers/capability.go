@@ -53,6 +53,33 @@ type Capabilities struct {
 	// LearnedMACAging is how long the device keeps a learned MAC it no
 	// longer sees (0: unknown). Informational: aging is the device's.
 	LearnedMACAging time.Duration
+	// NoUcastRemote says the switch cannot hold remote unicast MAC
+	// entries: it learns remote MACs in the data plane, from VXLAN traffic
+	// (Junos static VXLAN). Entries(KindUcastRemote) is empty, an Apply
+	// that sets such an entry fails with ErrUnsupported and writes
+	// nothing, and the core does not diff KindUcastRemote keys
+	// (vtep.PartialSwitch).
+	NoUcastRemote bool
+	// FloodListsOnly says the switch's only remote multicast entries are
+	// the logical switches' unknown-dst flood lists: multicast MACs are
+	// flooded with the other BUM traffic. An Apply that sets a multicast
+	// MAC's entry fails with ErrUnsupported and writes nothing, and the
+	// core does not diff those keys.
+	FloodListsOnly bool
+}
+
+// Supports reports whether a switch with these capabilities can hold the
+// entry k names (see NoUcastRemote and FloodListsOnly); keys of other
+// kinds are supported. Sessions implement vtep.PartialSwitch with it and
+// SupportsMode.
+func (c Capabilities) Supports(k vtep.Key) bool {
+	switch k.Kind {
+	case vtep.KindUcastRemote:
+		return !c.NoUcastRemote
+	case vtep.KindMcastRemote:
+		return !c.FloodListsOnly || k.MAC == vtep.UnknownDst
+	}
+	return true
 }
 
 // SupportsMode reports whether mode may be asked for. Every mode may when
