@@ -3,6 +3,7 @@ package sbsync
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/ovn-org/libovsdb/ovsdb"
 
@@ -41,16 +42,106 @@ func (s *Southbound) syncLocalMcast(b *batch, sw vtep.Switch, k vtep.MACKey) err
 	}
 	ref := igmpRef{dp: own.dp, ps: own.ps, pbUUID: own.pbUUID}
 	if hadPrev && (prev.addr != want || prev.ref != ref) {
-		if err := s.deleteIGMP(b, prev.addr, prev.ref); err != nil {
-			return err
-		}
 		delete(s.igmp, k)
+		b.touchIGMP(prev.addr, prev.ref)
 	}
 	if want == "" {
 		return nil
 	}
 	s.igmp[k] = igmpEntry{addr: want, ref: ref}
-	return s.ensureIGMP(b, want, ref)
+	// Always checked, so a row others deleted is written again.
+	b.touchIGMP(want, ref)
+	return nil
+}
+
+// igmpGroup names one IGMP_Group row we write. ovn-controller writes one
+// row per (address, datapath, chassis) listing every local port that
+// joined; so do we, for the vtep ports of one physical switch (two VTEP
+// logical switches may be bound to one datapath).
+type igmpGroup struct {
+	addr string
+	dp   int
+	ps   string
+}
+
+// touchIGMP marks a row for flushIGMP.
+func (b *batch) touchIGMP(addr string, r igmpRef) {
+	if b.igmp == nil {
+		b.igmp = map[igmpGroup]bool{}
+	}
+	b.igmp[igmpGroup{addr: addr, dp: r.dp, ps: r.ps}] = true
+}
+
+// flushIGMP writes the IGMP_Group rows the batch touched, each once, with
+// the ports of every learned entry that maps to it.
+func (s *Southbound) flushIGMP(b *batch) error {
+	if len(b.igmp) == 0 {
+		return nil
+	}
+	ports := map[igmpGroup][]string{}
+	for _, e := range s.igmp {
+		g := igmpGroup{addr: e.addr, dp: e.ref.dp, ps: e.ref.ps}
+		if b.igmp[g] && e.ref.pbUUID != "" && !slices.Contains(ports[g], e.ref.pbUUID) {
+			ports[g] = append(ports[g], e.ref.pbUUID)
+		}
+	}
+	for g := range b.igmp {
+		slices.Sort(ports[g])
+		if err := s.writeIGMP(b, g, ports[g]); err != nil {
+			return err
+		}
+	}
+	clear(b.igmp)
+	return nil
+}
+
+// writeIGMP makes one IGMP_Group row list ports, deleting it when none.
+func (s *Southbound) writeIGMP(b *batch, g igmpGroup, ports []string) error {
+	dpu := s.dpUUID(g.dp)
+	if dpu == "" {
+		return nil // the datapath is gone, and northd purges its rows
+	}
+	var row *sbdb.IGMPGroup
+	if _, ch := s.chassisByName(g.ps); ch != nil {
+		row = s.igmpRow(g.addr, dpu, ch.UUID)
+	}
+	switch {
+	case len(ports) == 0:
+		if row == nil {
+			return nil
+		}
+		if err := b.add(b.cl.Where(&sbdb.IGMPGroup{UUID: row.UUID}).Delete()); err != nil {
+			return fmt.Errorf("delete IGMP_Group %s: %w", g.addr, err)
+		}
+		return nil
+	case row != nil:
+		if slices.Equal(slices.Sorted(slices.Values(row.Ports)), ports) {
+			return nil
+		}
+		upd := &sbdb.IGMPGroup{UUID: row.UUID, Ports: ports}
+		return b.add(b.cl.Where(upd).Update(upd, &upd.Ports))
+	}
+	ch := s.chassisRef(b, g.ps)
+	if ch == "" {
+		return nil
+	}
+	set := make([]any, len(ports))
+	for i, p := range ports {
+		set[i] = ovsdb.UUID{GoUUID: p}
+	}
+	r := ovsdb.Row{
+		"address":  g.addr,
+		"datapath": ovsdb.UUID{GoUUID: dpu},
+		"chassis":  ovsdb.UUID{GoUUID: ch},
+		"ports":    ovsdb.OvsSet{GoSet: set},
+	}
+	if s.c.igmpHasChassisName() {
+		// Newer SB schemas name the chassis too (it survives the chassis
+		// row being recreated).
+		r["chassis_name"] = g.ps
+	}
+	b.ops = append(b.ops, ovsdb.Operation{Op: ovsdb.OperationInsert, Table: "IGMP_Group", Row: r})
+	return nil
 }
 
 type igmpRef struct {
@@ -74,50 +165,6 @@ func (s *Southbound) igmpRow(addr, dpu, ch string) *sbdb.IGMPGroup {
 		return nil
 	}
 	return m.(*sbdb.IGMPGroup)
-}
-
-func (s *Southbound) ensureIGMP(b *batch, addr string, r igmpRef) error {
-	dpu := s.dpUUID(r.dp)
-	ch := s.chassisRef(b, r.ps)
-	if dpu == "" || ch == "" || r.pbUUID == "" {
-		return nil
-	}
-	if row := s.igmpRow(addr, dpu, ch); row != nil {
-		if len(row.Ports) == 1 && row.Ports[0] == r.pbUUID {
-			return nil
-		}
-		upd := &sbdb.IGMPGroup{UUID: row.UUID, Ports: []string{r.pbUUID}}
-		return b.add(b.cl.Where(upd).Update(upd, &upd.Ports))
-	}
-	row := ovsdb.Row{
-		"address":  addr,
-		"datapath": ovsdb.UUID{GoUUID: dpu},
-		"chassis":  ovsdb.UUID{GoUUID: ch},
-		"ports":    ovsdb.OvsSet{GoSet: []any{ovsdb.UUID{GoUUID: r.pbUUID}}},
-	}
-	if s.c.igmpHasChassisName() {
-		// Newer SB schemas name the chassis too (it survives the chassis
-		// row being recreated).
-		row["chassis_name"] = r.ps
-	}
-	b.ops = append(b.ops, ovsdb.Operation{Op: ovsdb.OperationInsert, Table: "IGMP_Group", Row: row})
-	return nil
-}
-
-func (s *Southbound) deleteIGMP(b *batch, addr string, r igmpRef) error {
-	dpu := s.dpUUID(r.dp)
-	_, chObj := s.chassisByName(r.ps)
-	if chObj == nil || dpu == "" {
-		return nil
-	}
-	row := s.igmpRow(addr, dpu, chObj.UUID)
-	if row == nil {
-		return nil
-	}
-	if err := b.add(b.cl.Where(&sbdb.IGMPGroup{UUID: row.UUID}).Delete()); err != nil {
-		return fmt.Errorf("delete IGMP_Group %s: %w", addr, err)
-	}
-	return nil
 }
 
 // resyncLocalMcast rebuilds the IGMP_Group rows of our chassis from the

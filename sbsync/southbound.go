@@ -423,6 +423,8 @@ type batch struct {
 	// deferred keys are re-enqueued after deferWait (rate limit, caps).
 	deferred  []vtep.Key
 	deferWait time.Duration
+	// igmp: IGMP_Group rows to write at the end (igmp.go)
+	igmp map[igmpGroup]bool
 }
 
 // Key is vtep.Key, re-exported for brevity in this package.
@@ -638,6 +640,9 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 	}
 	if resync || mayChangeReplication(keys) {
 		s.syncReplicators(b, sw)
+	}
+	if err := s.flushIGMP(b); err != nil {
+		return nil, err
 	}
 	s.retryRefused(b)
 	if err := s.commit(ctx, b); err != nil {
