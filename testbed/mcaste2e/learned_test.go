@@ -118,3 +118,36 @@ func TestMcastLocalToIGMPGroup(t *testing.T) {
 	s.vctl(t, "clear-local-macs", "lsA")
 	waitEqual(t, "IGMP_Group (all withdrawn)", igmp, "239.1.1.2 lsA hv1 vif1")
 }
+
+// TestMcastLocalTwoLogicalSwitchesOneDatapath: two VTEP logical switches
+// of one physical switch bound to one OVN datapath. A group both joined is
+// one IGMP_Group row (one per address, datapath and chassis, as
+// ovn-controller writes it) listing both vtep ports; each leaving removes
+// its port. Both logical switches get the datapath's remote rows.
+func TestMcastLocalTwoLogicalSwitchesOneDatapath(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, "br0", []string{"10.0.0.1"})
+	s.attach(t, "lsA", "vtepA", "br0", "p0", 0, "lsA")
+	s.attach(t, "lsA", "vtepB", "br0", "p1", 0, "lsB")
+	s.nb(t, "set", "Logical_Switch", "lsA", "other_config:mcast_snoop=true")
+	s.hv(t, "hv1", "127.0.1.1")
+	s.vif(t, "lsA", "vif1", "f0:00:00:00:00:01", "hv1")
+	igmp := s.sbGet(db.igmpGroups)
+	groups := s.sbGet(func(d db) []string { return d.mcGroups("") })
+
+	s.mcastLocal(t, "lsA", "01:00:5e:01:01:02", "239.1.1.2", "10.0.0.1")
+	s.mcastLocal(t, "lsB", "01:00:5e:01:01:02", "239.1.1.2", "10.0.0.1")
+	s.igmpJoin(t, "239.1.1.2", "lsA", "hv1", "vif1")
+	waitEqual(t, "IGMP_Group (both joined)", igmp, "239.1.1.2 lsA br0 vtepA,vtepB", "239.1.1.2 lsA hv1 vif1")
+	waitEqual(t, "Multicast_Group (both joined)", groups, "lsA 239.1.1.2 vif1,vtepA,vtepB")
+	waitEqual(t, "Mcast_Macs_Remote (both joined)", s.vtepGet(db.mmrs),
+		"lsA 01:00:5e:01:01:02 239.1.1.2 127.0.1.1", "lsA unknown-dst - 127.0.1.1",
+		"lsB 01:00:5e:01:01:02 239.1.1.2 127.0.1.1", "lsB unknown-dst - 127.0.1.1")
+
+	s.vctl(t, "del-mcast-local", "lsA", "01:00:5e:01:01:02", "10.0.0.1")
+	waitEqual(t, "IGMP_Group (lsA left)", igmp, "239.1.1.2 lsA br0 vtepB", "239.1.1.2 lsA hv1 vif1")
+	waitEqual(t, "Multicast_Group (lsA left)", groups, "lsA 239.1.1.2 vif1,vtepB")
+	s.vctl(t, "del-mcast-local", "lsB", "01:00:5e:01:01:02", "10.0.0.1")
+	waitEqual(t, "IGMP_Group (lsB left)", igmp, "239.1.1.2 lsA hv1 vif1")
+	waitEqual(t, "Multicast_Group (lsB left)", groups, "lsA 239.1.1.2 vif1")
+}

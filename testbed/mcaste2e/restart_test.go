@@ -50,6 +50,11 @@ func TestRestartAndExit(t *testing.T) {
 	waitEqual(t, "Multicast_Group (restarted)", s.sbGet(func(d db) []string { return d.mcGroups("") }),
 		"lsA 239.1.1.4 vtepA", "lsA 239.1.1.5 vif1")
 	waitEqual(t, "vtepA encap (restarted)", s.sbGet(func(d db) []string { return []string{d.pbEncap("vtepA")} }), "br0 vxlan/10.9.9.9")
+	// What the new daemon found is tracked: a withdrawal is followed.
+	s.vctl(t, "del-mcast-local", "lsA", "01:00:5e:01:01:04", "10.0.0.1")
+	waitEqual(t, "IGMP_Group (withdrawn after restart)", igmp, "239.1.1.5 lsA hv1 vif1")
+	s.mcastLocal(t, "lsA", "01:00:5e:01:01:04", "239.1.1.4", "10.0.0.1")
+	waitEqual(t, "IGMP_Group (joined after restart)", igmp, "239.1.1.4 lsA br0 vtepA", "239.1.1.5 lsA hv1 vif1")
 
 	if _, err := s.gw.appctl("exit"); err != nil && !s.gw.Exited() {
 		t.Fatal(err)
