@@ -31,14 +31,18 @@ func (s *Southbound) syncLocalMcast(b *batch, sw vtep.Switch, k vtep.MACKey) err
 	}
 	own, bound := s.own[k.LS]
 	prev, hadPrev := s.igmp[k]
-	want := ""
+	want, bogus := "", false
 	if e, ok := sw.McastLocal(k); ok && bound {
 		a, err := mcast.LearnedGroup(k.MAC, e.IP)
 		if err != nil {
+			bogus = true
 			s.logOnce(slog.LevelWarn, "mml:"+k.String(), "ignoring Mcast_Macs_Local entry that is not a multicast group", "ls", k.LS, "mac", k.MAC, "err", err)
 		} else {
 			want = a.String()
 		}
+	}
+	if !bogus {
+		delete(s.logged, "mml:"+k.String()) // warn again if it turns bogus again
 	}
 	ref := igmpRef{dp: own.dp, ps: own.ps, pbUUID: own.pbUUID}
 	if hadPrev && (prev.addr != want || prev.ref != ref) {
