@@ -46,13 +46,8 @@ func TestFloodSetFromMCFlood(t *testing.T) {
 		"lsB _MC_flood vif3")
 	waitEqual(t, "Mcast_Macs_Remote", mmrs, "lsA unknown-dst - 10.0.0.3,127.0.1.1,127.0.1.2")
 	// The other gateway's flood set has our two switches, not itself.
-	waitEqual(t, "gw2 Mcast_Macs_Remote", func() ([]string, error) {
-		d, err := dump(v2.VtepCtl, vtepTables...)
-		if err != nil {
-			return nil, err
-		}
-		return d.mmrs(), nil
-	}, "lsA unknown-dst - 10.0.0.1,10.0.0.2,127.0.1.1,127.0.1.2")
+	gw2mmrs := (&stack{vtep: v2}).vtepGet(db.mmrs)
+	waitEqual(t, "gw2 Mcast_Macs_Remote", gw2mmrs, "lsA unknown-dst - 10.0.0.1,10.0.0.2,127.0.1.1,127.0.1.2")
 
 	// A disabled port: northd 23.03 drops it from _MC_flood (it keeps its
 	// Port_Binding and chassis), so hv2 is no longer flooded to, although
@@ -83,9 +78,19 @@ func TestFloodSetFromMCFlood(t *testing.T) {
 	s.sb(t, "set", "Port_Binding", "vif2", "chassis="+s.sbUUID(t, "Chassis", "name=hv3"))
 	waitEqual(t, "Mcast_Macs_Remote (vif2 on hv3)", mmrs, "lsA unknown-dst - 10.0.0.3,127.0.1.3")
 
+	// A group the other gateway's switch joined reaches us through SB
+	// (its IGMP_Group, northd's Multicast_Group); it has no row for itself.
+	s.nb(t, "set", "Logical_Switch", "lsA", "other_config:mcast_snoop=true")
+	(&stack{vtep: v2}).mcastLocal(t, "lsA", "01:00:5e:01:01:07", "239.1.1.7", "10.0.0.3")
+	waitEqual(t, "Multicast_Group (gw2 joined)", s.sbGet(func(d db) []string { return d.mcGroups("") }), "lsA 239.1.1.7 vtepA-gw2")
+	waitEqual(t, "Mcast_Macs_Remote (gw2 joined)", mmrs,
+		"lsA 01:00:5e:01:01:07 239.1.1.7 10.0.0.3", "lsA unknown-dst - 10.0.0.3,127.0.1.3")
+	stays(t, "gw2 Mcast_Macs_Remote (gw2 joined)", quiet, gw2mmrs, "lsA unknown-dst - 10.0.0.1,10.0.0.2,127.0.1.3")
+
 	// The other gateway leaving the datapath leaves the flood set.
 	s.nb(t, "--wait=sb", "lsp-del", "vtepA-gw2")
 	waitEqual(t, "Mcast_Macs_Remote (gw2 gone)", mmrs, "lsA unknown-dst - 127.0.1.3")
+	waitEqual(t, "IGMP_Group (gw2 gone)", s.sbGet(db.igmpGroups))
 }
 
 func mustSB(t testing.TB, s *stack) db {

@@ -84,6 +84,22 @@ func TestMcastLocalToIGMPGroup(t *testing.T) {
 	s.vctl(t, "set", "Mcast_Macs_Local", fix, `ipaddr="239.129.1.9"`)
 	waitEqual(t, "IGMP_Group (239.1.1.9 -> 239.129.1.9)", igmp,
 		"239.1.1.2 lsA br0 vtepA", "239.1.1.2 lsA hv1 vif1", "239.129.1.9 lsA br0 vtepA", "ff0e::2 lsA br0 vtepA")
+	// Bogus again: the group goes, and it is warned about again.
+	s.vctl(t, "set", "Mcast_Macs_Local", fix, `ipaddr="239.1.1.3"`)
+	waitEqual(t, "IGMP_Group (239.129.1.9 -> bogus)", igmp,
+		"239.1.1.2 lsA br0 vtepA", "239.1.1.2 lsA hv1 vif1", "ff0e::2 lsA br0 vtepA")
+	testbed.Eventually(t, wait, poll, func() (bool, string) {
+		var n []string
+		for _, l := range s.gw.logLines(t, "WARN") {
+			if strings.Contains(l, "mac=01:00:5e:01:01:09") {
+				n = append(n, l)
+			}
+		}
+		return len(n) == 2, fmt.Sprintf("%d warnings for 01:00:5e:01:01:09, want 2: %q", len(n), n)
+	})
+	s.vctl(t, "set", "Mcast_Macs_Local", fix, `ipaddr="239.129.1.9"`)
+	waitEqual(t, "IGMP_Group (bogus -> 239.129.1.9)", igmp,
+		"239.1.1.2 lsA br0 vtepA", "239.1.1.2 lsA hv1 vif1", "239.129.1.9 lsA br0 vtepA", "ff0e::2 lsA br0 vtepA")
 
 	// The switch's rows are the gateway's to keep: deleted by someone
 	// else, rewritten; deleted by northd after the chassis was deleted
