@@ -11,7 +11,8 @@ import (
 // ports in the datapath's _MC_flood group (hypervisors and other gateways),
 // never this database's own switches, and follows the group as northd
 // changes it: a disabled port leaves _MC_flood in OVN 23.03, and with it
-// its chassis leaves the flood set although the port stays bound.
+// its chassis leaves the flood set although the port stays bound. A group
+// the other gateway's switch joined reaches this one through SB.
 func TestFloodSetFromMCFlood(t *testing.T) {
 	t.Parallel()
 	// Two physical switches in one database, both attached to lsA: each
