@@ -70,6 +70,10 @@ type Conn struct {
 	log   *slog.Logger
 	cur   atomic.Pointer[clientBox]
 	probe atomic.Int64 // probe interval in ns
+	// active is when the connection last showed life (an event or a
+	// successful transaction), in UnixNano; the probe only runs after a
+	// quiet interval, as OVS's inactivity probe does.
+	active atomic.Int64
 
 	mu        sync.Mutex // guards the status fields below
 	state     string
@@ -261,9 +265,7 @@ func (c *Conn) connect(ctx context.Context) (client.Client, error) {
 	if err := cl.Connect(cctx); err != nil {
 		return nil, fmt.Errorf("connect to %v: %w", c.opts.Endpoints, err)
 	}
-	if c.opts.Handler != nil {
-		cl.Cache().AddEventHandler(c.opts.Handler)
-	}
+	cl.Cache().AddEventHandler(&activityHandler{c: c, next: c.opts.Handler})
 	if c.opts.Monitor != nil {
 		_, err = cl.Monitor(cctx, c.opts.Monitor(cl))
 	} else {
@@ -277,6 +279,7 @@ func (c *Conn) connect(ctx context.Context) (client.Client, error) {
 	c.schema = cl.Schema()
 	c.mu.Unlock()
 	c.cur.Store(&clientBox{c: cl})
+	c.touch()
 	c.setState("connected", cl.CurrentEndpoint(), nil)
 	c.log.Info("ovsdb connected", "db", c.opts.Name, "endpoint", cl.CurrentEndpoint(), "schema_version", cl.Schema().Version)
 	if c.opts.OnConnect != nil {
@@ -323,12 +326,24 @@ func (c *Conn) serve(ctx context.Context, cl client.Client) error {
 		case <-disc:
 			return errors.New("connection closed")
 		case <-tick:
-			pctx, cancel := context.WithTimeout(ctx, iv)
-			err := cl.Echo(pctx)
-			cancel()
-			if err != nil && ctx.Err() == nil {
-				cl.Disconnect()
-				return fmt.Errorf("no reply to inactivity probe within %s: %w", iv, err)
+			if time.Since(time.Unix(0, c.active.Load())) < iv {
+				continue // traffic seen: no probe needed
+			}
+			// A large update is decoded on the goroutine that also answers
+			// echo, so a slow reply with updates still arriving is not a
+			// dead peer: give up only after an interval with no sign of life.
+			for {
+				before := c.active.Load()
+				pctx, cancel := context.WithTimeout(ctx, iv)
+				err := cl.Echo(pctx)
+				cancel()
+				if err == nil || ctx.Err() != nil {
+					break
+				}
+				if c.active.Load() == before {
+					cl.Disconnect()
+					return fmt.Errorf("no reply to inactivity probe within %s: %w", iv, err)
+				}
 			}
 		}
 	}
@@ -362,7 +377,38 @@ func (c *Conn) Transact(ctx context.Context, ops []ovsdb.Operation) ([]ovsdb.Ope
 	if cl == nil || !cl.Connected() {
 		return nil, ErrNotConnected
 	}
-	return Transact(ctx, cl, ops)
+	res, err := Transact(ctx, cl, ops)
+	c.touch()
+	return res, err
+}
+
+func (c *Conn) touch() { c.active.Store(time.Now().UnixNano()) }
+
+// activityHandler records cache events as signs of life and passes them on.
+type activityHandler struct {
+	c    *Conn
+	next cache.EventHandler
+}
+
+func (h *activityHandler) OnAdd(table string, m model.Model) {
+	h.c.touch()
+	if h.next != nil {
+		h.next.OnAdd(table, m)
+	}
+}
+
+func (h *activityHandler) OnUpdate(table string, old, m model.Model) {
+	h.c.touch()
+	if h.next != nil {
+		h.next.OnUpdate(table, old, m)
+	}
+}
+
+func (h *activityHandler) OnDelete(table string, m model.Model) {
+	h.c.touch()
+	if h.next != nil {
+		h.next.OnDelete(table, m)
+	}
 }
 
 // Transact is Conn.Transact for a bare client.

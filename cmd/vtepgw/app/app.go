@@ -243,7 +243,7 @@ func (d *daemon) run() error {
 		Endpoints:     d.cfg.OVNSBDB,
 		TLS:           d.cfg.tls,
 		Logger:        d.log.With("component", "southbound"),
-		ProbeInterval: d.cfg.SBProbeInterval,
+		ProbeInterval: sbProbe(d.cfg),
 		FDBRate:       d.cfg.LearningRate,
 	})
 	if err != nil {
@@ -529,4 +529,15 @@ func (d *daemon) status() string {
 		fmt.Fprintf(&b, "  conflicts=%d fdb_clashes=%d chassis_without_vxlan=%d pending_keys=%d\n", st.Conflicts, st.FDBClashes, st.NoVXLANEncap, gr.gw.Pending())
 	}
 	return b.String()
+}
+
+// sbProbe is the SB inactivity probe: as in OVS, unix: remotes are not
+// probed (a switch's ovn-remote-probe-interval still turns it on).
+func sbProbe(c *Config) time.Duration {
+	for _, r := range c.OVNSBDB {
+		if !strings.HasPrefix(r, "unix:") {
+			return c.SBProbeInterval
+		}
+	}
+	return 0
 }
