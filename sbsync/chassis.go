@@ -55,10 +55,10 @@ type encapSpec struct {
 	opts map[string]string
 }
 
-// wantEncaps lists a switch's encaps: one per tunnel IP (the first marked
-// is_default when there are several; OVN's TODO "multiple tunnel encaps"),
-// plus one per replicator IP its logical switches asked hypervisors to use
-// (see replicator.go). A switch without tunnel IPs gets one with ip "", as
+// wantEncaps lists a switch's encaps: one per tunnel IP (OVN's TODO
+// "multiple tunnel encaps") plus one per replicator IP its logical switches
+// asked hypervisors to use (see replicator.go); the first tunnel IP's is
+// marked is_default when there are several. A switch without tunnel IPs gets one with ip "", as
 // ovn-controller-vtep registers it.
 func (s *Southbound) wantEncaps(ps vtep.PhysicalSwitch) []encapSpec {
 	ips := ps.TunnelIPs
@@ -67,22 +67,23 @@ func (s *Southbound) wantEncaps(ps vtep.PhysicalSwitch) []encapSpec {
 	}
 	var out []encapSpec
 	seen := map[string]bool{}
-	for i, ip := range ips {
+	for _, ip := range ips {
 		if seen[ip] {
 			continue
 		}
 		seen[ip] = true
-		o := map[string]string{"csum": "false"}
-		if len(ips) > 1 && i == 0 {
-			o["is_default"] = "true"
-		}
-		out = append(out, encapSpec{ip: ip, opts: o})
+		out = append(out, encapSpec{ip: ip, opts: map[string]string{"csum": "false"}})
 	}
 	for _, ip := range slices.Sorted(maps.Keys(s.replicatorIPs(ps.Name))) {
 		if !seen[ip] {
 			seen[ip] = true
 			out = append(out, encapSpec{ip: ip, opts: map[string]string{"csum": "false", "vtepgw-replicator": "true"}})
 		}
+	}
+	if len(out) > 1 {
+		// A replicator encap counts too: ports that name no encap must
+		// not be reached at a replicator.
+		out[0].opts["is_default"] = "true"
 	}
 	return out
 }
