@@ -9,7 +9,8 @@ import (
 // changes nothing in SB; another IP (a switch-side replicator) becomes an
 // extra vxlan Encap of the switch's chassis (options
 // vtepgw-replicator=true) that the vtep Port_Binding's encap points at.
-// Removing the entry, or the vtep port, undoes both.
+// The switch's own encap becomes the default one. Removing the entry, or
+// the vtep port, undoes all that.
 func TestUnknownDstReplicator(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, "br0", []string{"10.0.0.1"})
@@ -40,19 +41,22 @@ func TestUnknownDstReplicator(t *testing.T) {
 	s.vctl(t, "del-mcast-local", "lsA", "unknown-dst", "10.0.0.1")
 	s.vctl(t, "add-mcast-local", "lsA", "unknown-dst", "10.9.9.9")
 	rep := "vxlan 10.9.9.9 csum=false,vtepgw-replicator=true"
-	waitEqual(t, "Encaps (replicator)", encaps, plain, rep)
+	// With two encaps the switch's own is marked the default: ports that
+	// name no encap (vtepB) are reached there, not at the replicator.
+	def := "vxlan 10.0.0.1 csum=false,is_default=true"
+	waitEqual(t, "Encaps (replicator)", encaps, def, rep)
 	waitEqual(t, "bindings (replicator)", pbs, "br0 vxlan/10.9.9.9", "br0 -")
 
 	// The same replicator for lsB shares the encap.
 	s.vctl(t, "add-mcast-local", "lsB", "unknown-dst", "10.9.9.9")
 	waitEqual(t, "bindings (lsB replicator)", pbs, "br0 vxlan/10.9.9.9", "br0 vxlan/10.9.9.9")
-	waitEqual(t, "Encaps (shared replicator)", encaps, plain, rep)
+	waitEqual(t, "Encaps (shared replicator)", encaps, def, rep)
 
 	// lsA withdraws: its port goes back to the default encap, the encap
 	// stays for lsB.
 	s.vctl(t, "del-mcast-local", "lsA", "unknown-dst", "10.9.9.9")
 	waitEqual(t, "bindings (lsA withdrawn)", pbs, "br0 -", "br0 vxlan/10.9.9.9")
-	waitEqual(t, "Encaps (lsA withdrawn)", encaps, plain, rep)
+	waitEqual(t, "Encaps (lsA withdrawn)", encaps, def, rep)
 
 	// lsB withdraws: everything as at the start.
 	s.vctl(t, "del-mcast-local", "lsB", "unknown-dst", "10.9.9.9")
@@ -63,12 +67,12 @@ func TestUnknownDstReplicator(t *testing.T) {
 	// The encap follows the binding: lsA's vtep port deleted, it goes
 	// although the switch still asks; a new port brings both back.
 	s.vctl(t, "add-mcast-local", "lsA", "unknown-dst", "10.9.9.9")
-	waitEqual(t, "Encaps (replicator again)", encaps, plain, rep)
+	waitEqual(t, "Encaps (replicator again)", encaps, def, rep)
 	s.nb(t, "--wait=sb", "lsp-del", "vtepA")
 	waitEqual(t, "Encaps (vtepA deleted)", encaps, plain)
 	s.nb(t, "lsp-add", "lsA", "vtepA2", "--", "lsp-set-type", "vtepA2", "vtep",
 		"--", "lsp-set-options", "vtepA2", "vtep-physical-switch=br0", "vtep-logical-switch=lsA")
-	waitEqual(t, "Encaps (vtepA2 added)", encaps, plain, rep)
+	waitEqual(t, "Encaps (vtepA2 added)", encaps, def, rep)
 	waitEqual(t, "bindings (vtepA2 added)", s.sbGet(func(d db) []string { return []string{d.pbEncap("vtepA2"), d.pbEncap("vtepB")} }),
 		"br0 vxlan/10.9.9.9", "br0 -")
 }
