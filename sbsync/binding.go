@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vtepgw/vtepgw/sbsync/sbdb"
 	"github.com/vtepgw/vtepgw/vtep"
@@ -142,7 +143,12 @@ func (s *Southbound) chassisContribution(pb *sbdb.PortBinding, dp int, withMACs 
 	ip := s.vxlanIP(ch, pb.Encap)
 	if ip == "" {
 		s.stats.NoVXLANEncap++
-		s.logOnce(slog.LevelInfo, "noencap:"+ch.Name, fmt.Sprintf("VTEP tunnel encap on chassis (%s) not found", ch.Name))
+		// A warning (the reference logs INFO on every pass), at most once
+		// per chassis every 10 minutes.
+		if last, ok := s.warned["noencap:"+ch.Name]; !ok || time.Since(last) > 10*time.Minute {
+			s.warned["noencap:"+ch.Name] = time.Now()
+			s.log.Warn(fmt.Sprintf("VTEP tunnel encap on chassis (%s) not found", ch.Name), "chassis", ch.Name, "hint", "the chassis has no vxlan encap; its ports are unreachable from the VTEP")
+		}
 		return nil
 	}
 	c := &contribution{dp: dp, ip: ip, port: pb.LogicalPort}

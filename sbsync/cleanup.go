@@ -50,5 +50,40 @@ func (s *Southbound) Counts() (attached map[string]int, macs int, st Stats) {
 	}
 	st = s.stats
 	st.LearnedOwned = len(s.owned)
+	st.IGMPGroups = len(s.igmp)
+	for dp := range s.lsByDP {
+		for _, g := range s.groups[dp] {
+			if g.mac != "" {
+				st.McastGroups++
+			}
+		}
+	}
+	st.ChassisWithoutVXLAN = s.chassisWithoutVXLAN()
 	return attached, macs, st
+}
+
+// chassisWithoutVXLAN counts chassis hosting bound ports of attached
+// datapaths that have no vxlan encap (O(ports of attached datapaths); for
+// status and metrics scrapes only).
+func (s *Southbound) chassisWithoutVXLAN() int {
+	t := s.c.table("Port_Binding")
+	if t == nil {
+		return 0
+	}
+	seen := map[string]bool{}
+	n := 0
+	for _, m := range t.Rows() {
+		pb := m.(*sbdb.PortBinding)
+		if pb.Chassis == nil || seen[*pb.Chassis] || pb.Type == "vtep" || pb.Type == "external" {
+			continue
+		}
+		if _, ok := s.lsByDP[s.dpKey(pb.Datapath)]; !ok {
+			continue
+		}
+		seen[*pb.Chassis] = true
+		if ch := s.chassis(*pb.Chassis); ch != nil && s.vxlanIP(ch, nil) == "" {
+			n++
+		}
+	}
+	return n
 }

@@ -195,5 +195,23 @@ func (s *Southbound) resyncLocalMACs(b *batch, sw vtep.Switch) error {
 			}
 		}
 	}
+	// Rows on our switches' other vtep ports (their binding went away while
+	// we were down or disconnected) are stale, unless being moved above.
+	for _, pb := range s.pbsByType("vtep") {
+		ls := pb.Options[optLogSwitch]
+		own, bound := s.own[ls]
+		if _, local := s.topo[pb.Options[optPhysSwitch]]; !local || bound && own.pbUUID == pb.UUID {
+			continue
+		}
+		dp := s.dpKey(pb.Datapath)
+		for _, f := range s.fdbsBy(&sbdb.FDB{DpKey: dp, PortKey: pb.TunnelKey}) {
+			if _, learned := sw.UcastLocal(vtep.MACKey{LS: ls, MAC: f.MAC}); learned && bound && own.dp == dp {
+				continue
+			}
+			if err := b.add(b.cl.Where(&sbdb.FDB{UUID: f.UUID}).Delete()); err != nil {
+				return fmt.Errorf("delete FDB %s: %w", f.MAC, err)
+			}
+		}
+	}
 	return nil
 }

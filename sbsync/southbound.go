@@ -103,10 +103,11 @@ type Southbound struct {
 	refused       map[vtep.MACKey]bool
 	freed         bool
 	faultsChanged bool
-	replicators   map[string]string // tunnel IP → replicator chassis
-	healthy       map[string]bool   // tunnel IPs with BFD up
-	pbGroup       map[string]string // logical port → VTEP LS it was a candidate for
-	logged        map[string]string // log de-duplication: subject → last message
+	replicators   map[string]string    // tunnel IP → replicator chassis
+	healthy       map[string]bool      // tunnel IPs with BFD up
+	pbGroup       map[string]string    // logical port → VTEP LS it was a candidate for
+	logged        map[string]string    // log de-duplication: subject → last message
+	warned        map[string]time.Time // rate-limited warnings: subject → last time
 	pinned        string
 	paused        bool
 	lastSwitch    vtep.Switch // the switch of the last Reconcile, for Ready
@@ -124,6 +125,14 @@ type Stats struct {
 	CapRefused   int
 	// LearnedOwned is the number of FDB rows held for learned MACs.
 	LearnedOwned int
+	// ChassisWithoutVXLAN is the number of chassis with bound ports in an
+	// attached datapath and no vxlan encap, now.
+	ChassisWithoutVXLAN int
+	// IGMPGroups is the number of SB IGMP_Group memberships written for
+	// switch-learned groups; McastGroups the IP multicast groups mapped to
+	// Mcast_Macs_Remote.
+	IGMPGroups  int
+	McastGroups int
 }
 
 // NewSouthbound returns the southbound side of one gateway. notify is the
@@ -137,6 +146,7 @@ func (c *Client) NewSouthbound(opts SouthboundOptions, notify func(vtep.Key)) *S
 	s.reset()
 	s.chassisSeen = map[string]bool{}
 	s.logged = map[string]string{}
+	s.warned = map[string]time.Time{}
 	s.unsub = c.subscribe(notify)
 	return s
 }

@@ -146,7 +146,7 @@ func TestUnknownDstLocatorSet(t *testing.T) {
 	waitEqual(t, "Mcast_Macs_Remote", mmrs, "lswitch0 unknown-dst 1.2.3.5,1.2.3.6", "lswitch1 unknown-dst 1.2.3.6")
 	waitEqual(t, "Ucast_Macs_Remote", vtepGet(s.vtep, db.umrs),
 		"lswitch0 00:00:00:00:00:01 1.2.3.5", "lswitch0 00:00:00:00:00:02 1.2.3.5", "lswitch1 00:00:00:00:00:03 1.2.3.6")
-	waitLog(t, s.gw, "INFO", regexp.MustCompile(`^VTEP tunnel encap on chassis \(ch2\) not found$`), 1)
+	waitLog(t, s.gw, "WARN", regexp.MustCompile(`^VTEP tunnel encap on chassis \(ch2\) not found$`), 1)
 
 	// ch1 leaves ls0 but stays in ls1.
 	s.sb(t, "lsp-unbind", "vif1")

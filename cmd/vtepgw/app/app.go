@@ -526,7 +526,8 @@ func (d *daemon) status() string {
 			macs, len(gr.session.Entries(vtep.KindUcastRemote)), len(gr.session.Entries(vtep.KindMcastRemote)),
 			len(gr.session.Entries(vtep.KindUcastLocal)), len(gr.session.Entries(vtep.KindMcastLocal)))
 		fmt.Fprintf(&b, "  learned macs in fdb=%d deferred_by_rate=%d refused_by_limit=%d\n", st.LearnedOwned, st.RateDeferred, st.CapRefused)
-		fmt.Fprintf(&b, "  conflicts=%d fdb_clashes=%d chassis_without_vxlan=%d pending_keys=%d\n", st.Conflicts, st.FDBClashes, st.NoVXLANEncap, gr.gw.Pending())
+		fmt.Fprintf(&b, "  multicast: igmp_groups_written=%d ip_groups_mapped=%d\n", st.IGMPGroups, st.McastGroups)
+		fmt.Fprintf(&b, "  conflicts=%d fdb_clashes=%d chassis_without_vxlan=%d (ports skipped %d) pending_keys=%d\n", st.Conflicts, st.FDBClashes, st.ChassisWithoutVXLAN, st.NoVXLANEncap, gr.gw.Pending())
 	}
 	return b.String()
 }

@@ -55,20 +55,23 @@ func (m *metrics) observeBatch(s vtep.BatchStats) {
 }
 
 var (
-	descUp        = prometheus.NewDesc("vtepgw_connection_up", "1 when the database connection is up.", []string{"db"}, nil)
-	descRows      = prometheus.NewDesc("vtepgw_switch_rows", "Entries on the switch by table.", []string{"switch", "table"}, nil)
-	descConflicts = prometheus.NewDesc("vtepgw_binding_conflicts_total", "Port_Binding conflicts seen.", []string{"switch"}, nil)
-	descClashes   = prometheus.NewDesc("vtepgw_fdb_clashes_total", "FDB index clashes.", []string{"switch"}, nil)
-	descNoEncap   = prometheus.NewDesc("vtepgw_chassis_without_vxlan_total", "Ports skipped for lack of a vxlan encap.", []string{"switch"}, nil)
-	descLearned   = prometheus.NewDesc("vtepgw_learned_macs", "Switch-learned MACs held in SB FDB.", []string{"switch"}, nil)
-	descDeferred  = prometheus.NewDesc("vtepgw_learned_macs_rate_limited_total", "Learned MACs delayed by the learning rate limit.", []string{"switch"}, nil)
-	descRefused   = prometheus.NewDesc("vtepgw_learned_macs_refused_total", "Learned MACs refused by a MAC limit.", []string{"switch"}, nil)
+	descUp         = prometheus.NewDesc("vtepgw_connection_up", "1 when the database connection is up.", []string{"db"}, nil)
+	descRows       = prometheus.NewDesc("vtepgw_switch_rows", "Entries on the switch by table.", []string{"switch", "table"}, nil)
+	descConflicts  = prometheus.NewDesc("vtepgw_binding_conflicts_total", "Port_Binding conflicts seen.", []string{"switch"}, nil)
+	descClashes    = prometheus.NewDesc("vtepgw_fdb_clashes_total", "FDB index clashes.", []string{"switch"}, nil)
+	descNoEncap    = prometheus.NewDesc("vtepgw_chassis_without_vxlan_total", "Ports skipped for lack of a vxlan encap.", []string{"switch"}, nil)
+	descNoEncapNow = prometheus.NewDesc("vtepgw_chassis_without_vxlan", "Chassis with ports in an attached datapath and no vxlan encap.", []string{"switch"}, nil)
+	descIGMP       = prometheus.NewDesc("vtepgw_igmp_groups", "SB IGMP_Group memberships written for switch-learned groups.", []string{"switch"}, nil)
+	descMcGroups   = prometheus.NewDesc("vtepgw_mcast_groups", "IP multicast groups mapped to Mcast_Macs_Remote.", []string{"switch"}, nil)
+	descLearned    = prometheus.NewDesc("vtepgw_learned_macs", "Switch-learned MACs held in SB FDB.", []string{"switch"}, nil)
+	descDeferred   = prometheus.NewDesc("vtepgw_learned_macs_rate_limited_total", "Learned MACs delayed by the learning rate limit.", []string{"switch"}, nil)
+	descRefused    = prometheus.NewDesc("vtepgw_learned_macs_refused_total", "Learned MACs refused by a MAC limit.", []string{"switch"}, nil)
 )
 
 type stateCollector struct{ d *daemon }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descUp, descRows, descConflicts, descClashes, descNoEncap, descLearned, descDeferred, descRefused} {
+	for _, d := range []*prometheus.Desc{descUp, descRows, descConflicts, descClashes, descNoEncap, descLearned, descDeferred, descRefused, descNoEncapNow, descIGMP, descMcGroups} {
 		ch <- d
 	}
 }
@@ -94,6 +97,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descClashes, prometheus.CounterValue, float64(st.FDBClashes), gr.cfg.Name)
 		ch <- prometheus.MustNewConstMetric(descNoEncap, prometheus.CounterValue, float64(st.NoVXLANEncap), gr.cfg.Name)
 		ch <- prometheus.MustNewConstMetric(descLearned, prometheus.GaugeValue, float64(st.LearnedOwned), gr.cfg.Name)
+		ch <- prometheus.MustNewConstMetric(descNoEncapNow, prometheus.GaugeValue, float64(st.ChassisWithoutVXLAN), gr.cfg.Name)
+		ch <- prometheus.MustNewConstMetric(descIGMP, prometheus.GaugeValue, float64(st.IGMPGroups), gr.cfg.Name)
+		ch <- prometheus.MustNewConstMetric(descMcGroups, prometheus.GaugeValue, float64(st.McastGroups), gr.cfg.Name)
 		ch <- prometheus.MustNewConstMetric(descDeferred, prometheus.CounterValue, float64(st.RateDeferred), gr.cfg.Name)
 		ch <- prometheus.MustNewConstMetric(descRefused, prometheus.CounterValue, float64(st.CapRefused), gr.cfg.Name)
 	}
