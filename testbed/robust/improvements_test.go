@@ -516,7 +516,7 @@ func TestStaleChassisRemovedAtStart(t *testing.T) {
 // VLAN binding was moved to another logical switch) the rows must go too,
 // or OVN keeps sending those MACs to a port nobody serves, and the rows
 // outlive the MACs; when the binding moves to another port of the same
-// datapath, the rows move with it.
+// datapath, the rows move with it. This holds across restarts too.
 func TestLearnedMACsFollowBinding(t *testing.T) {
 	const mac = "aa:bb:cc:dd:ee:01"
 	o := newOVN(t)
@@ -563,9 +563,11 @@ func TestLearnedMACsFollowBinding(t *testing.T) {
 		}
 	}
 
-	// Unbound everywhere, then the switch forgets the MAC: nothing stays.
+	// Unbound while vtepgw is down: the restart removes the row.
+	g.stop()
 	v.ctl("unbind-ls", "ps1", "p0", "100")
-	waitEqual(t, "FDB with no binding", fdb)
+	g.start()
+	waitEqual(t, "FDB after vp1 lost its binding while vtepgw was down", fdb)
 	v.ctl("del-ucast-local", "vls0", mac)
 	v.ctl("bind-ls", "ps0", "p0", "100", "vls0")
 	waitEqual(t, "bindings at the end", func() []string { return sbSnap(t, o).bindings("vp0", "vp1") }, "vp0 ps0 up=true", "vp1 [] up=true")
