@@ -2,6 +2,7 @@ package ovsdbx
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -26,5 +27,18 @@ func TestDropTap(t *testing.T) {
 	out := buf.String()
 	if strings.Contains(out, "chatter") || strings.Contains(out, "dropping") || !strings.Contains(out, "a real error") {
 		t.Fatalf("forwarding wrong: %q", out)
+	}
+}
+
+// The tap must not enable libovsdb's chatter below the drop line's level:
+// libovsdb formats it (every transaction's operations) when enabled.
+func TestDropTapLeavesChatterDisabled(t *testing.T) {
+	inner := slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})
+	lg := logr.FromSlogHandler(&dropTap{inner: inner}).V(4)
+	if !lg.V(0).Enabled() {
+		t.Error("the drop line's level is disabled")
+	}
+	if lg.V(1).Enabled() || lg.V(5).Enabled() {
+		t.Error("libovsdb's V(1)/V(5) chatter is enabled")
 	}
 }
