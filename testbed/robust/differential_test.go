@@ -107,6 +107,9 @@ func TestDifferential(t *testing.T) {
 			maxLines[f[0]+" "+f[1]] = max(maxLines[f[0]+" "+f[1]], count(a, f[0]+" "+f[1]+" "))
 		}
 		maxLines["SB fdb"] = max(maxLines["SB fdb"], len(fdbGot))
+		if slices.ContainsFunc(a, func(l string) bool { return strings.HasPrefix(l, "vtep umr vls1 "+routerMAC) }) {
+			maxLines["router MAC"] = 1
+		}
 		if err != nil {
 			t.Fatalf("%s: the stacks differ (- %s, + %s):\n%s\nvtepgw FDB %q, want %q\nsteps:\n%s",
 				when, ref.name, gw.name, lineDiff(a, b), fdbGot, fdbWant, strings.Join(history, "\n"))
@@ -164,9 +167,24 @@ func newDiffStack(t testing.TB, name string) *diffStack {
 	for _, ch := range hypervisors {
 		s.o.sb("chassis-add", ch.name, ch.encap, ch.ip)
 	}
+	// A router between ls1 and ls2; its port towards ls1 is a distributed
+	// gateway port, whose chassisredirect port the scenario binds.
+	s.o.nb("lr-add", "lr0",
+		"--", "lrp-add", "lr0", "lrp-ls1", routerMAC, "10.1.0.1/24",
+		"--", "lrp-add", "lr0", "lrp-ls2", "02:00:00:00:02:01", "10.2.0.1/24",
+		"--", "lrp-set-gateway-chassis", "lrp-ls1", "ch1", "10")
+	for _, ls := range []string{"ls1", "ls2"} {
+		p := ls + "-lr0"
+		s.o.nb("lsp-add", ls, p, "--", "lsp-set-type", p, "router", "--", "lsp-set-addresses", p, "router",
+			"--", "lsp-set-options", p, "router-port=lrp-"+ls)
+	}
 	s.o.sync()
 	return s
 }
+
+// routerMAC is the MAC of the distributed gateway port lrp-ls1: vtep
+// logical switch vls1 gets it behind the chassis of cr-lrp-ls1.
+const routerMAC = "02:00:00:00:01:01"
 
 // run applies a step's commands.
 func (s *diffStack) run(t testing.TB, cmds []cmd) {
@@ -330,15 +348,17 @@ type vlanKey struct {
 // per (physical switch, VTEP logical switch), and every MAC is unique: see
 // TestDifferential for why.
 type scenario struct {
-	rng      *rand.Rand
-	steps    int
-	n        int
-	vifs     map[string]*vif
-	vports   map[string]*vport
-	vlans    map[vlanKey]int // → VTEP logical switch
-	umls     map[string]int  // learned MAC → VTEP logical switch
-	absent   map[string]bool // hypervisor chassis deleted
-	usedMACs map[string]bool
+	rng    *rand.Rand
+	steps  int
+	n      int
+	vifs   map[string]*vif
+	vports map[string]*vport
+	vlans  map[vlanKey]int // → VTEP logical switch
+	umls   map[string]int  // learned MAC → VTEP logical switch
+	absent map[string]bool // hypervisor chassis deleted
+	// crChassis is where cr-lrp-ls1 is bound ("" when unbound).
+	crChassis string
+	usedMACs  map[string]bool
 }
 
 func newScenario(seed uint64) *scenario {
@@ -419,8 +439,8 @@ func (s *scenario) initial() []step {
 // weights of the operations of try, by number: adds outweigh removals so
 // that the state grows. The first warmUp steps only add.
 var (
-	weights       = []int{0: 6, 3: 2, 4: 2, 5: 1, 6: 1, 7: 2, 8: 1, 9: 1, 10: 2, 12: 1, 13: 2, 14: 1}
-	warmUpWeights = []int{0: 4, 7: 2, 10: 2, 13: 1}
+	weights       = []int{0: 6, 3: 2, 4: 2, 5: 1, 6: 1, 7: 2, 8: 1, 9: 1, 10: 2, 12: 1, 13: 2, 14: 1, 15: 1}
+	warmUpWeights = []int{0: 4, 7: 2, 10: 2, 13: 1, 15: 1}
 )
 
 const warmUp = 8
@@ -592,6 +612,21 @@ func (s *scenario) try(op int) (step, bool) {
 		s.umls[mac] = ls
 		return step{fmt.Sprintf("%s learns %s in vls%d", switches[ps].name, mac, ls),
 			[]cmd{vt("add-ucast-local", "vls"+strconv.Itoa(ls), mac, switches[ps].ip)}}, true
+	case 15: // the distributed gateway port moves
+		ch := s.chassis()
+		if s.crChassis != "" && (ch == "" || s.rng.IntN(3) == 0) {
+			s.crChassis = ""
+			return step{"unbind cr-lrp-ls1", []cmd{sb("lsp-unbind", "cr-lrp-ls1")}}, true
+		}
+		if ch == "" {
+			return step{}, false
+		}
+		var cmds []cmd
+		if s.crChassis != "" {
+			cmds = append(cmds, sb("lsp-unbind", "cr-lrp-ls1"))
+		}
+		s.crChassis = ch
+		return step{"bind cr-lrp-ls1 to " + ch, append(cmds, sb("lsp-bind", "cr-lrp-ls1", ch))}, true
 	case 14: // a hypervisor chassis goes away or comes back
 		h := hypervisors[s.rng.IntN(len(hypervisors))]
 		if s.absent[h.name] {
@@ -603,6 +638,9 @@ func (s *scenario) try(op int) (step, bool) {
 			if v.chassis == h.name {
 				v.chassis = ""
 			}
+		}
+		if s.crChassis == h.name {
+			s.crChassis = ""
 		}
 		return step{"delete chassis " + h.name, []cmd{sb("chassis-del", h.name)}}, true
 	}
