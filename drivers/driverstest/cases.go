@@ -94,6 +94,7 @@ func (e *env) base() *vtep.Changeset {
 
 // start connects, waits for the first resync and applies base.
 func (e *env) start() *model {
+	e.helper()
 	e.connect()
 	e.waitResync("after Connect", 0)
 	m := newModel(e.ls)
@@ -121,6 +122,7 @@ func changedKeys(cs *vtep.Changeset) []vtep.Key {
 // converge diffs and applies, as the core does, until the session reads
 // m, then checks both views.
 func (e *env) converge(what string, m *model) {
+	e.helper()
 	deadline := time.Now().Add(e.eventTimeout)
 	for {
 		cs := m.diff(e.s)
@@ -206,6 +208,7 @@ func caseConnect(e *env) {
 // compareSwitches checks the session's physical switches against the
 // device's: names, tunnel IPs and port bindings.
 func compareSwitches(e *env, got, want []vtep.PhysicalSwitch) {
+	e.helper()
 	var p problems
 	byName := map[string]vtep.PhysicalSwitch{}
 	for _, ps := range got {

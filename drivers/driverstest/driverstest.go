@@ -165,6 +165,7 @@ func Run(t *testing.T, h Harness) {
 			r := &runner{
 				ctx:          t.Context(),
 				eventTimeout: eventTimeoutOf(h),
+				helper:       t.Helper,
 				errorf:       func(s string) { t.Helper(); t.Error(s) },
 				logf:         func(s string) { t.Helper(); t.Log(s) },
 			}
@@ -187,6 +188,7 @@ func Check(t testing.TB, h Harness) error {
 		r := &runner{
 			ctx:          t.Context(),
 			eventTimeout: eventTimeoutOf(h),
+			helper:       func() {},
 			errorf:       func(s string) { errs = append(errs, fmt.Errorf("%s: %s", c.name, s)) },
 			logf:         func(string) {},
 		}

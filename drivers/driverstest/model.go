@@ -147,6 +147,7 @@ type problems []string
 func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
 
 func (p problems) report(e *env, what string) bool {
+	e.helper()
 	if len(p) == 0 {
 		return true
 	}
@@ -164,6 +165,7 @@ func (p problems) report(e *env, what string) bool {
 
 // checkSession compares what the session reads with m.
 func (e *env) checkSession(what string, sw vtep.Switch, m *model) bool {
+	e.helper()
 	var p problems
 	for _, name := range m.ls {
 		ls, ok := sw.LogicalSwitch(name)
@@ -226,6 +228,7 @@ func (e *env) checkSession(what string, sw vtep.Switch, m *model) bool {
 
 // checkDevice compares the device's own view with m.
 func (e *env) checkDevice(what string, m *model) (*State, bool) {
+	e.helper()
 	st, err := e.dev.Observe(e.ctx)
 	if err != nil {
 		e.Fatalf("%s: Observe: %v", what, err)
@@ -284,6 +287,7 @@ func (e *env) checkDevice(what string, m *model) (*State, bool) {
 
 // verify checks both views against m.
 func (e *env) verify(what string, m *model) {
+	e.helper()
 	e.checkSession(what, e.s, m)
 	e.checkDevice(what, m)
 }
@@ -291,6 +295,7 @@ func (e *env) verify(what string, m *model) {
 // checkLocal checks that both views list exactly want as learned on the
 // suite's logical switches.
 func (e *env) checkLocal(what string, want map[vtep.MACKey]bool) bool {
+	e.helper()
 	var p problems
 	tunnelIPs := map[string]bool{}
 	for _, ps := range e.s.PhysicalSwitches() {

@@ -28,21 +28,31 @@ const (
 type runner struct {
 	ctx          context.Context
 	eventTimeout time.Duration
-	errorf       func(string)
-	logf         func(string)
-	cleanups     []func()
+	// helper is testing.T.Helper under Run (failures then point at the
+	// case's line), a no-op under Check.
+	helper   func()
+	errorf   func(string)
+	logf     func(string)
+	cleanups []func()
 }
 
 type abortCase struct{}
 
 type skipCase struct{ why string }
 
-func (r *runner) Errorf(format string, args ...any) { r.errorf(fmt.Sprintf(format, args...)) }
+func (r *runner) Errorf(format string, args ...any) {
+	r.helper()
+	r.errorf(fmt.Sprintf(format, args...))
+}
 
-func (r *runner) Logf(format string, args ...any) { r.logf(fmt.Sprintf(format, args...)) }
+func (r *runner) Logf(format string, args ...any) {
+	r.helper()
+	r.logf(fmt.Sprintf(format, args...))
+}
 
 // Fatalf records a failure and ends the case.
 func (r *runner) Fatalf(format string, args ...any) {
+	r.helper()
 	r.Errorf(format, args...)
 	panic(abortCase{})
 }
@@ -174,6 +184,7 @@ type env struct {
 // connect opens a new session (closing it when the case ends) and makes
 // it current.
 func (e *env) connect() drivers.Session {
+	e.helper()
 	rec := newRecorder()
 	ctx, cancel := context.WithTimeout(e.ctx, opTimeout)
 	defer cancel()
@@ -196,6 +207,7 @@ func (e *env) connect() drivers.Session {
 
 // closeSession closes the current session within the prompt bound.
 func (e *env) closeSession() {
+	e.helper()
 	s := e.s
 	if err := within(promptly*2, func() { _ = s.Close() }); err != nil {
 		e.Fatalf("Close: %v", err)
@@ -228,6 +240,7 @@ func (e *env) apply(cs *vtep.Changeset) error {
 // mustApply applies cs and ends the case on error. ErrDisconnected is
 // retried until the event timeout, as the core would after the resync.
 func (e *env) mustApply(what string, cs *vtep.Changeset) {
+	e.helper()
 	deadline := time.Now().Add(e.eventTimeout)
 	for {
 		err := e.apply(cs)
@@ -244,6 +257,7 @@ func (e *env) mustApply(what string, cs *vtep.Changeset) {
 
 // waitNotified checks that every key in want is notified after from.
 func (e *env) waitNotified(what string, from int, want []vtep.Key) {
+	e.helper()
 	if missing := e.rec.waitAll(e.ctx, from, want, e.eventTimeout); len(missing) > 0 {
 		e.Errorf("%s: not notified within %v: %v", what, e.eventTimeout, trim(missing))
 	}
@@ -251,6 +265,7 @@ func (e *env) waitNotified(what string, from int, want []vtep.Key) {
 
 // waitResync waits for vtep.KindResync after from.
 func (e *env) waitResync(what string, from int) {
+	e.helper()
 	if missing := e.rec.waitAll(e.ctx, from, []vtep.Key{{Kind: vtep.KindResync}}, e.eventTimeout); len(missing) > 0 {
 		e.Fatalf("%s: no %v notified within %v", what, vtep.KindResync, e.eventTimeout)
 	}
@@ -272,6 +287,7 @@ func (e *env) eventually(cond func() (bool, string)) (bool, string) {
 // changes reads the device's change counter, or returns false when the
 // device has none.
 func (e *env) changes() (uint64, bool) {
+	e.helper()
 	cc, ok := e.dev.(ChangeCounter)
 	if !ok {
 		return 0, false
@@ -285,6 +301,7 @@ func (e *env) changes() (uint64, bool) {
 
 // noWrites checks that the change counter did not move since before.
 func (e *env) noWrites(what string, before uint64, ok bool) {
+	e.helper()
 	if !ok {
 		return
 	}
