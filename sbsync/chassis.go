@@ -272,6 +272,19 @@ func (s *Southbound) deleteOrphanChassis(b *batch) error {
 		if err := b.add(b.cl.Where(&sbdb.Chassis{UUID: uuid}).Delete()); err != nil {
 			return fmt.Errorf("delete chassis %s: %w", ch.Name, err)
 		}
+		// Its learned MACs: FDB rows on its vtep ports. (A live removal
+		// also deletes them in syncGroup; deleting a row twice in one
+		// transaction is harmless.)
+		for _, pb := range s.pbsByType("vtep") {
+			if pb.Options[optPhysSwitch] != ch.Name {
+				continue
+			}
+			for _, f := range s.fdbsBy(&sbdb.FDB{DpKey: s.dpKey(pb.Datapath), PortKey: pb.TunnelKey}) {
+				if err := b.add(b.cl.Where(&sbdb.FDB{UUID: f.UUID}).Delete()); err != nil {
+					return fmt.Errorf("delete FDB %s: %w", f.MAC, err)
+				}
+			}
+		}
 	}
 	return nil
 }
