@@ -391,6 +391,37 @@ func TestReconnectResync(t *testing.T) {
 			t.Errorf("%d warnings about ps1's chassis disappearing, want 1", n)
 		}
 	})
+
+	t.Run("physical switch deleted while disconnected", func(t *testing.T) {
+		before := vtepSnap(t, v)
+		ps1 := before.find("Physical_Switch", "name", "ps1").uuid()
+		if err := v.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		offlineTransact(t, v.file(), "hardware_vtep",
+			map[string]any{"op": "mutate", "table": "Global", "where": []any{},
+				"mutations": []any{[]any{"switches", "delete", []any{"uuid", ps1}}}})
+		if err := v.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		conns++
+		waitEqual(t, "VTEP chassis", func() []string { return filter(sbSnap(t, o).chassis(), "ps") },
+			"ps0 vtep_ls=[ls-a ls-b] other_config=map[is-vtep:true] encaps=vxlan/1.2.3.4map[csum:false]")
+		waitEqual(t, "Ucast_Macs_Remote", func() []string { return vtepSnap(t, v).umrs() },
+			"ls-a "+macA2+" 1.2.3.12", "ls-b "+macB1a+" 1.2.3.13", "ls-b "+macB1b+" 1.2.3.13", "ls-b "+macB2+" 1.2.3.11")
+		g.waitIdle(conns, 500*time.Millisecond)
+		s, vs := sbSnap(t, o), vtepSnap(t, v)
+		requireEqual(t, "bindings", s.bindings("vp-a0", "vp-a1", "vp-b", "vp-c"),
+			"vp-a0 ps0 up=true", "vp-a1 [] up=true", "vp-b ps0 up=true", "vp-c [] up=true")
+		requireEqual(t, "Logical_Switch", vs.lswitches(),
+			"ls-a "+tp.dp["nb-a"]+" source_node", "ls-b "+tp.dp["nb-b"]+" source_node", "ls-c 0 source_node", "ls-unused 0 []")
+		requireEqual(t, "Mcast_Macs_Remote", vs.mmrs(), "ls-a unknown-dst 1.2.3.12", "ls-b unknown-dst 1.2.3.11,1.2.3.13")
+		// ps1's learned MAC (umlC, on vp-c) goes with the switch; ps0's stay.
+		requireEqual(t, "FDB", s.fdbs(), tp.wantFDB(t)[:2]...)
+		if n := g.count("delete Chassis row for removed VTEP physical switch (ps1)"); n != 1 {
+			t.Errorf("%d log lines about deleting ps1's chassis, want 1", n)
+		}
+	})
 }
 
 // offlineTransact runs one transaction on a database file whose server is
