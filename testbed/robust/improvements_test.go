@@ -576,4 +576,12 @@ func TestLearnedMACsFollowBinding(t *testing.T) {
 	if st, _ := g.appctl("status"); !strings.Contains(st, "learned macs in fdb=0 ") {
 		t.Errorf("status: want learned macs in fdb=0:\n%s", st)
 	}
+
+	// The physical switch itself goes: its chassis and learned MACs too.
+	v.ctl("add-ucast-local", "vls0", mac, "1.2.3.4")
+	waitEqual(t, "FDB after learning again", fdb, mac+" "+dp+" "+vp0)
+	v.ctl("del-ps", "ps0")
+	waitEqual(t, "FDB after deleting ps0", fdb)
+	requireEqual(t, "chassis after deleting ps0", filter(sbSnap(t, o).chassis(), "ps"),
+		"ps1 vtep_ls=[] other_config=map[is-vtep:true] encaps=vxlan/1.2.3.6map[csum:false]")
 }
