@@ -59,15 +59,18 @@ func TestFloodRowNoChurn(t *testing.T) {
 		"br-vtep1_lswitch0 br-vtep1 up=true", "br-vtep_lswitch0 br-vtep up=true")
 	dp := sbSnap(t, o).dpKeyOf("br-test")
 	for _, c := range []struct {
-		v          *switchDB
-		peerIP     string
-		peerMAC    string
-		learnedMAC string
-	}{{v1, "1.2.3.5", "aa:bb:cc:dd:ff:01", "aa:bb:cc:dd:ee:01"}, {v2, "1.2.3.4", "aa:bb:cc:dd:ee:01", "aa:bb:cc:dd:ff:01"}} {
+		v       *switchDB
+		peerIP  string
+		peerMAC string
+	}{{v1, "1.2.3.5", "aa:bb:cc:dd:ff:01"}, {v2, "1.2.3.4", "aa:bb:cc:dd:ee:01"}} {
 		waitEqual(t, "Mcast_Macs_Remote", func() []string { return vtepSnap(t, c.v).mmrs() }, "lswitch0 unknown-dst "+c.peerIP)
 		waitEqual(t, "Ucast_Macs_Remote", func() []string { return vtepSnap(t, c.v).umrs() }, "lswitch0 "+c.peerMAC+" "+c.peerIP)
 		requireEqual(t, "Logical_Switch", vtepSnap(t, c.v).lswitches(), "lswitch0 "+dp+" source_node")
 	}
+	s := sbSnap(t, o)
+	p1, _ := s.pbKey("br-vtep_lswitch0")
+	p2, _ := s.pbKey("br-vtep1_lswitch0")
+	requireEqual(t, "FDB", s.fdbs(), "aa:bb:cc:dd:ee:01 "+dp+" "+p1, "aa:bb:cc:dd:ff:01 "+dp+" "+p2)
 	g1.waitIdle(0, 300*time.Millisecond)
 	g2.waitIdle(0, 300*time.Millisecond)
 

@@ -425,20 +425,6 @@ func selectTables(o *testbed.OVSDB, dbName string, tables ...string) (snap, erro
 	return s, nil
 }
 
-// transact runs one OVSDB transaction (ops as JSON values) on a server.
-func transact(t testing.TB, o *testbed.OVSDB, dbName string, ops ...any) string {
-	t.Helper()
-	req, _ := json.Marshal(append([]any{dbName}, ops...))
-	out, err := o.Client("transact", o.UnixRemote(), string(req))
-	if err != nil {
-		t.Fatalf("transact %s: %v", req, err)
-	}
-	if strings.Contains(out, `"error"`) {
-		t.Fatalf("transact %s: %s", req, out)
-	}
-	return out
-}
-
 func (s snap) byUUID(table, uuid string) row {
 	for _, r := range s[table] {
 		if r.uuid() == uuid {
@@ -499,14 +485,9 @@ func (s snap) locIP(uuid string) string {
 }
 
 // umrs renders Ucast_Macs_Remote as "LS MAC IP" (plus " ipaddr=X" if set).
-func (s snap) umrs() []string { return s.ucast("Ucast_Macs_Remote") }
-
-// umls renders Ucast_Macs_Local like umrs.
-func (s snap) umls() []string { return s.ucast("Ucast_Macs_Local") }
-
-func (s snap) ucast(table string) []string {
+func (s snap) umrs() []string {
 	out := []string{}
-	for _, r := range s[table] {
+	for _, r := range s["Ucast_Macs_Remote"] {
 		l := s.lsName(r.str("logical_switch")) + " " + r.str("MAC") + " " + s.locIP(r.str("locator"))
 		if ip := r.str("ipaddr"); ip != "" {
 			l += " ipaddr=" + ip
