@@ -41,6 +41,7 @@ lint:
 # writes its report with the machine it ran on.
 bench: deps build
 	$(GO) run ./testbed/bench -out docs/BENCHMARKS.md
+	$(GO) run ./testbed/bench/learning -vtepgw bin/vtepgw -out docs/BENCHMARKS.md
 	$(GO) run ./simulator/bench -out docs/BENCHMARKS-vtepsim.md
 
 clean:

@@ -82,7 +82,7 @@ func TestSBKilledMidBatch(t *testing.T) {
 	for _, tc := range []struct {
 		name, config string
 	}{
-		{"rate-limited", "learning:\n  rate: 2500\n  burst: 500\n"},
+		{"rate-limited", "learning:\n  rate: 1000\n  burst: 500\n"},
 		{"one transaction", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

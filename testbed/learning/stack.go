@@ -420,11 +420,17 @@ func (s *Stack) ServerUML(sw, j int) ([]string, error) {
 		return nil, err
 	}
 	var macs []string
+	ucast := false
 	for _, l := range strings.Split(out, "\n") {
-		// "  MAC -> vxlan_over_ipv4/IP" under "ucast-mac-local"
-		l = strings.TrimSpace(l)
-		if mac, _, ok := strings.Cut(l, " -> "); ok && !strings.Contains(mac, "unknown-dst") && strings.Count(mac, ":") == 5 {
-			if !slices.Contains(macs, mac) {
+		// "ucast-mac-local" then "  MAC -> vxlan_over_ipv4/IP" lines, then
+		// "mcast-mac-local" and its lines.
+		switch l = strings.TrimSpace(l); {
+		case l == "ucast-mac-local":
+			ucast = true
+		case l == "mcast-mac-local":
+			ucast = false
+		case ucast:
+			if mac, _, ok := strings.Cut(l, " -> "); ok && !slices.Contains(macs, mac) {
 				macs = append(macs, mac)
 			}
 		}
