@@ -436,12 +436,12 @@ func (s *session) Apply(ctx context.Context, cs *vtep.Changeset) error {
 		return err
 	}
 	cl := s.conn.Client()
-	if cl == nil || !cl.Connected() {
+	if !usable(cl) {
 		return s.errDisconnected()
 	}
 	b := &txnBuilder{s: s, cl: cl, locators: map[string]string{}}
 	if err := b.build(cs); err != nil {
-		if !cl.Connected() {
+		if !usable(cl) {
 			// The cache went away under the build (a disconnect purges
 			// it): not the input's fault, so not ErrInvalid.
 			return fmt.Errorf("%w (while building the transaction: %v)", s.errDisconnected(), err)
@@ -454,12 +454,19 @@ func (s *session) Apply(ctx context.Context, cs *vtep.Changeset) error {
 	comment := fmt.Sprintf("vtepgw: %s", cs.String())
 	b.ops = append(b.ops, ovsdb.Operation{Op: ovsdb.OperationComment, Comment: &comment})
 	if _, err := ovsdbx.Transact(ctx, cl, b.ops); err != nil {
-		if !cl.Connected() {
+		if !usable(cl) {
 			return fmt.Errorf("%w: %w", s.errDisconnected(), err)
 		}
 		return fmt.Errorf("apply %s: %w", cs.String(), err)
 	}
 	return nil
+}
+
+// usable reports whether cl is connected with its cache. libovsdb drops
+// the cache as soon as the server goes away, but reports Connected until
+// the client is closed.
+func usable(cl client.Client) bool {
+	return cl != nil && cl.Connected() && cl.Cache() != nil
 }
 
 var errNoLS = errors.New("logical switch not found")
