@@ -66,6 +66,19 @@ type Capabilities struct {
 	// MAC's entry fails with ErrUnsupported and writes nothing, and the
 	// core does not diff those keys.
 	FloodListsOnly bool
+	// ShadowsUcastIP says the switch stores no IP address with a remote
+	// unicast entry (hardware_vtep's ipaddr, used for ARP suppression):
+	// static VXLAN on SONiC and EOS holds MAC → VTEP only. The session
+	// reports the IP it last wrote for as long as the switch's entry keeps
+	// that locator, and forgets it when it restarts (the core then sets it
+	// again, which writes nothing to the switch); the switch's own view has
+	// no IP.
+	ShadowsUcastIP bool
+	// ShadowsVNIZero says the switch's VNIs are 1..16777215: VNI 0 leaves
+	// the logical switch without a VNI on the switch, and the session
+	// reports 0 until another VNI is set or the session restarts; the
+	// switch's own view shows no VNI.
+	ShadowsVNIZero bool
 }
 
 // Supports reports whether a switch with these capabilities can hold the
