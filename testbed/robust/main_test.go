@@ -84,6 +84,7 @@ type gateway struct {
 	sb      string
 	vteps   []string
 	proc    *testbed.Process
+	procs   []*testbed.Process
 	starts  int
 	logs    []string
 }
@@ -94,7 +95,12 @@ func startGateway(t testing.TB, sbRemote string, vtepRemotes ...string) *gateway
 	dir := testbed.NewDir(t)
 	g := &gateway{t: t, dir: dir, ctl: filepath.Join(dir, "vtepgw.ctl"), pidFile: filepath.Join(dir, "vtepgw.pid"),
 		sb: sbRemote, vteps: vtepRemotes}
-	t.Cleanup(func() {
+	t.Cleanup(func() { // after the processes have been stopped
+		for _, p := range g.procs {
+			if out, _ := os.ReadFile(p.OutputPath()); bytes.Contains(out, []byte("DATA RACE")) {
+				t.Errorf("%s: the race detector fired:\n%s", p.Name(), out)
+			}
+		}
 		if !t.Failed() {
 			return
 		}
@@ -129,6 +135,7 @@ func (g *gateway) start() {
 		g.t.Fatal(err)
 	}
 	g.proc = p
+	g.procs = append(g.procs, p)
 	testbed.Eventually(g.t, 20*time.Second, 10*time.Millisecond, func() (bool, string) {
 		if p.Exited() {
 			g.t.Fatalf("vtepgw exited during start-up: %v", p.ExitErr())
