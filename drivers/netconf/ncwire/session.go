@@ -254,13 +254,27 @@ func ParseRPC(raw []byte) (*RPC, error) {
 }
 
 // Handler answers one RPC: data (inner XML of <data>, or nil for <ok/>) or
-// an error (an *RPCError is sent as is; others as operation-failed).
+// an error (an *RPCError is sent as is; others as operation-failed). Its
+// ctx is the session's: SessionIDFrom(ctx) names the session, and ctx is
+// cancelled when the session ends (context.AfterFunc releases what a
+// session held, such as its locks).
 type Handler func(ctx context.Context, rpc *RPC) (data []byte, err error)
+
+type sessionKey struct{}
+
+// SessionIDFrom returns the id of the session a Handler's ctx belongs to,
+// or 0.
+func SessionIDFrom(ctx context.Context) int {
+	id, _ := ctx.Value(sessionKey{}).(int)
+	return id
+}
 
 // Serve runs the server end of one session on rw until the client closes
 // it, sends close-session, or ctx ends. caps are advertised after base:1.0
 // and base:1.1.
 func Serve(ctx context.Context, rw io.ReadWriteCloser, sessionID int, caps []string, h Handler) error {
+	ctx, cancel := context.WithCancel(context.WithValue(ctx, sessionKey{}, sessionID))
+	defer cancel()
 	defer rw.Close()
 	go func() {
 		<-ctx.Done()
