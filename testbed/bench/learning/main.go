@@ -227,7 +227,7 @@ func perf(t *benchTB, c *config, pid int, name string) func() {
 		t.Fatal(err)
 	}
 	out := filepath.Join(c.perfDir, name+".data")
-	cmd := exec.Command("perf", "record", "-g", "-F", "999", "-o", out, "-p", strconv.Itoa(pid))
+	cmd := exec.Command("perf", "record", "-k", "CLOCK_REALTIME", "-g", "-F", "999", "-o", out, "-p", strconv.Itoa(pid))
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("perf: %v", err)
