@@ -56,6 +56,12 @@ func freePort(t *testing.T) int {
 
 func startProc(t *testing.T, name string, logPath string, args ...string) {
 	t.Helper()
+	startProcEnv(t, nil, name, logPath, args...)
+}
+
+// startProcEnv starts name with env added to the environment.
+func startProcEnv(t *testing.T, env []string, name string, logPath string, args ...string) {
+	t.Helper()
 	logf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +69,11 @@ func startProc(t *testing.T, name string, logPath string, args ...string) {
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Stdin = nil
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	// netconfd writes files (backup-cfg.xml) into its working directory.
+	cmd.Dir = filepath.Dir(logPath)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -91,7 +102,23 @@ func startNetconfd(t *testing.T, target string) *netconfd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, f := range []string{"netconfd.out", "netconfd.log", "sshd.out", "driver.log"} {
+				if b, err := os.ReadFile(filepath.Join(dir, f)); err == nil {
+					if len(b) > 4000 {
+						b = b[len(b)-4000:]
+					}
+					t.Logf("%s (tail):\n%s", f, b)
+				}
+			}
+			if os.Getenv("VTEPGW_KEEP_NETCONFD") != "" {
+				t.Logf("netconfd files kept in %s", dir)
+				return
+			}
+		}
+		os.RemoveAll(dir)
+	})
 	yang, err := os.ReadFile("yang/vtepgw-switch.yang")
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +138,9 @@ func startNetconfd(t *testing.T, target string) *netconfd {
 	must(t, os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(client.PublicKey()), 0o600))
 	port := freePort(t)
 	sock := filepath.Join(dir, "ncx.sock")
-	startProc(t, "/usr/sbin/netconfd", filepath.Join(dir, "netconfd.out"),
+	// Its own HOME: netconfd keeps a transaction-id file in ~/.yuma, which
+	// two netconfds starting at once would fight over.
+	startProcEnv(t, []string{"HOME=" + dir}, "/usr/sbin/netconfd", filepath.Join(dir, "netconfd.out"),
 		"--module="+filepath.Join(dir, "vtepgw-switch.yang"), "--target="+target, "--no-startup",
 		"--superuser=root", fmt.Sprintf("--port=%d", port), "--ncxserver-sockname="+sock,
 		"--log="+filepath.Join(dir, "netconfd.log"), "--modpath="+dir+":/usr/share/yuma/modules")
@@ -159,7 +188,7 @@ Subsystem netconf /usr/sbin/netconf-subsystem --ncxserver-sockname=%d@%s
 	return &netconfd{dir: dir, addr: addr, knownHosts: filepath.Join(dir, "known_hosts"), keyFile: filepath.Join(dir, "clientkey"), clientKey: client, hostKey: host.PublicKey()}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

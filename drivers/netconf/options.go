@@ -24,7 +24,8 @@ type Options struct {
 	PrivateKey string
 	// KnownHosts is the known_hosts file the server's host key must be in.
 	KnownHosts string
-	// Adapter names the data model; "vtepgw" (default).
+	// Adapter names the data model: "vtepgw" (default; the project's
+	// YANG module) or "junos" (Junos static VXLAN).
 	Adapter string
 	// PollInterval is how often learned entries are read (default 1s).
 	PollInterval time.Duration

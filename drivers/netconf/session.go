@@ -51,7 +51,7 @@ func (c *connector) Connect(ctx context.Context, notify func(vtep.Key)) (drivers
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &session{c: c, log: log, notify: notify, st: newState(), done: make(chan struct{})}
-	if err := s.reconnect(ctx); err != nil {
+	if err := s.reconnect(ctx, false); err != nil {
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -74,8 +74,9 @@ func (s *session) dial(ctx context.Context) (*ncwire.Client, error) {
 	return nil, fmt.Errorf("%w: %w", errors.Join(errs...), drivers.ErrDisconnected)
 }
 
-// reconnect dials, reads the whole state and asks for a full resync.
-func (s *session) reconnect(ctx context.Context) error {
+// reconnect dials, reads the whole state and asks for a full resync;
+// report also notifies the keys that changed since the last read.
+func (s *session) reconnect(ctx context.Context, report bool) error {
 	nc, err := s.dial(ctx)
 	if err != nil {
 		return err
@@ -87,7 +88,7 @@ func (s *session) reconnect(ctx context.Context) error {
 	s.nc, s.err = nc, nil
 	s.id = strings.Join(s.c.params.Endpoints, ",")
 	s.mu.Unlock()
-	if err := s.refresh(ctx, false); err != nil {
+	if err := s.refresh(ctx, report); err != nil {
 		return err
 	}
 	s.log.Info("netconf session up", "session_id", nc.SessionID(), "candidate", nc.Has(ncwire.CapCandidate), "chunked", nc.Chunked())
@@ -114,6 +115,19 @@ func (s *session) refresh(ctx context.Context, report bool) error {
 	st, err := s.c.adapter.parse(r.Data)
 	if err != nil {
 		return err
+	}
+	if op, ok := s.c.adapter.(opReader); ok {
+		r, err := nc.Call(rctx, op.opRPC())
+		if err != nil {
+			s.fail(err)
+			return fmt.Errorf("%s: %w: %w", op.opRPC(), err, drivers.ErrDisconnected)
+		}
+		if err := r.Err(); err != nil {
+			return fmt.Errorf("%s: %w", op.opRPC(), err)
+		}
+		if err := op.parseOp(r.Data, st); err != nil {
+			return err
+		}
 	}
 	s.mu.Lock()
 	old := s.st
@@ -164,7 +178,7 @@ func (s *session) run(ctx context.Context) {
 			s.log.Warn("netconf session lost; reconnecting", "err", err)
 		}
 		s.rpcMu.Lock()
-		err := s.reconnect(ctx)
+		err := s.reconnect(ctx, true)
 		s.rpcMu.Unlock()
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("netconf reconnect failed", "retry_in", delay, "err", err)
@@ -183,11 +197,25 @@ func (s *session) run(ctx context.Context) {
 // Apply writes the changeset with lock, edit-config, commit (when the
 // device has a candidate datastore) and unlock, then re-reads the device.
 func (s *session) Apply(ctx context.Context, cs *vtep.Changeset) error {
+	if err := context.Cause(ctx); err != nil {
+		// Before any RPC: a cancelled call would cost the session.
+		return fmt.Errorf("netconf apply: %w", err)
+	}
 	s.rpcMu.Lock()
 	defer s.rpcMu.Unlock()
 	nc := s.client()
 	if nc == nil {
 		return fmt.Errorf("netconf: %w", drivers.ErrDisconnected)
+	}
+	if err := drivers.ValidateChangeset(cs); err != nil {
+		return err
+	}
+	caps := s.c.adapter.capabilities()
+	for _, c := range cs.LogicalSwitches {
+		if !caps.SupportsMode(c.ReplicationMode) {
+			return fmt.Errorf("logical switch %q: replication mode %s (the %s adapter supports %v): %w",
+				c.Name, c.ReplicationMode, s.c.opts.Adapter, caps.ReplicationModes, drivers.ErrUnsupported)
+		}
 	}
 	s.mu.Lock()
 	cur := s.st
@@ -241,7 +269,27 @@ func (s *session) Apply(ctx context.Context, cs *vtep.Changeset) error {
 	if err != nil {
 		return fmt.Errorf("apply %s: %w", cs.String(), err)
 	}
-	return s.refresh(ctx, true)
+	err = s.refresh(ctx, true)
+	if errors.Is(err, drivers.ErrDisconnected) && ctx.Err() == nil {
+		// The write is in; only the read-back lost the session (netconfd
+		// drops one now and then after a large edit). Re-dial once so
+		// that the session reads its writes.
+		s.log.Warn("netconf session lost after a write; reconnecting", "err", err)
+		err = s.reconnect(ctx, true)
+	}
+	return err
+}
+
+// Capabilities reports what the adapter's data model can express.
+func (s *session) Capabilities() drivers.Capabilities { return s.c.adapter.capabilities() }
+
+// Supports implements vtep.PartialSwitch: the core does not diff entries
+// the data model has no place for.
+func (s *session) Supports(k vtep.Key) bool { return s.c.adapter.capabilities().Supports(k) }
+
+// SupportsMode implements vtep.PartialSwitch.
+func (s *session) SupportsMode(mode string) bool {
+	return s.c.adapter.capabilities().SupportsMode(mode)
 }
 
 func (s *session) snapshot() *state {

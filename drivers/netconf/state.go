@@ -15,6 +15,8 @@ type state struct {
 	ucastLocal  map[vtep.MACKey]vtep.UcastMAC
 	mcastRemote map[vtep.MACKey]vtep.McastMAC
 	mcastLocal  map[vtep.MACKey]vtep.McastMAC
+	// remoteVTEPs is Junos' switch-options remote-vtep-list.
+	remoteVTEPs []string
 }
 
 func newState() *state {

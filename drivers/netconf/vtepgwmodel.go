@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vtepgw/vtepgw/drivers"
 	"github.com/vtepgw/vtepgw/vtep"
 )
 
@@ -16,10 +17,22 @@ type adapter interface {
 	// parse turns the inner XML of get-config's <data> into a snapshot.
 	parse(data []byte) (*state, error)
 	// edit renders a changeset as the content of edit-config's <config>.
+	// It returns "" when nothing needs writing.
 	edit(cs *vtep.Changeset, cur *state) (string, error)
+	// capabilities says what the model can express.
+	capabilities() drivers.Capabilities
 }
 
-var adapters = map[string]adapter{"vtepgw": vtepgwModel{}}
+// opReader is implemented by adapters that read learned entries with an
+// operational RPC rather than from configuration data.
+type opReader interface {
+	// opRPC is the operation to call after get-config.
+	opRPC() string
+	// parseOp adds the reply's entries to st.
+	parseOp(data []byte, st *state) error
+}
+
+var adapters = map[string]adapter{"vtepgw": vtepgwModel{}, "junos": junosModel{}}
 
 // Namespace of yang/vtepgw-switch.yang.
 const vswNS = "urn:vtepgw:params:xml:ns:yang:vtepgw-switch"
@@ -68,6 +81,12 @@ type vswMcast struct {
 
 // vtepgwModel is the adapter for the project's own YANG module.
 type vtepgwModel struct{}
+
+// The module has a place for every part of the model; it has no limits of
+// its own.
+func (vtepgwModel) capabilities() drivers.Capabilities {
+	return drivers.Capabilities{ReplicationModes: []string{vtep.ReplicationSourceNode, vtep.ReplicationServiceNode}}
+}
 
 func (vtepgwModel) filter() string {
 	return `<filter type="subtree"><vtep xmlns="` + vswNS + `"/></filter>`
