@@ -368,6 +368,7 @@ func (d *device) Observe(context.Context) (*driverstest.State, error) {
 // operational state, which the kernel updates on its own).
 type counter struct {
 	ns *testNS
+	mk int // mk0's index
 
 	mu      sync.Mutex // guards the fields below
 	n       uint64
@@ -388,26 +389,26 @@ func startCounter(t testing.TB, ns *testNS) *counter {
 		c.seen[l.Attrs().Index] = fingerprint(l)
 	}
 	mk := ns.link(t, "mk0")
+	c.mk = mk.Attrs().Index
 	c.ignored[mk.Attrs().Index] = true
 	c.ignored[ns.link(t, "mk1").Attrs().Index] = true
 	done := make(chan struct{})
+	// Subscribed before returning: a barrier must never precede it.
+	lch, nch, stop, err := c.subscribe(done)
+	if err != nil {
+		t.Fatalf("change counter: %v", err)
+	}
 	var wg sync.WaitGroup
 	t.Cleanup(func() {
 		close(done)
 		wg.Wait()
 	})
-	wg.Go(func() { c.run(t, done) })
+	wg.Go(func() { c.run(t, done, lch, nch, stop) })
 	return c
 }
 
 func (c *counter) subscribe(done chan struct{}) (chan netlink.LinkUpdate, chan netlink.NeighUpdate, chan struct{}, error) {
 	stop := make(chan struct{})
-	go func() {
-		select {
-		case <-done:
-		case <-stop:
-		}
-	}()
 	lch := make(chan netlink.LinkUpdate, 1024)
 	nch := make(chan netlink.NeighUpdate, 1<<16)
 	const buf = 64 << 20
@@ -424,13 +425,8 @@ func (c *counter) subscribe(done chan struct{}) (chan netlink.LinkUpdate, chan n
 	return lch, nch, stop, nil
 }
 
-func (c *counter) run(t testing.TB, done chan struct{}) {
+func (c *counter) run(t testing.TB, done chan struct{}, lch chan netlink.LinkUpdate, nch chan netlink.NeighUpdate, stop chan struct{}) {
 	for {
-		lch, nch, stop, err := c.subscribe(done)
-		if err != nil {
-			t.Errorf("change counter: subscribe: %v", err)
-			return
-		}
 		alive := true
 		for alive {
 			select {
@@ -452,11 +448,7 @@ func (c *counter) run(t testing.TB, done chan struct{}) {
 					alive = false
 					break
 				}
-				c.mu.Lock()
-				if !c.ignored[u.LinkIndex] && !c.ignored[u.MasterIndex] {
-					c.n++
-				}
-				c.mu.Unlock()
+				c.onNeigh(u)
 			}
 		}
 		// Events were lost (the Disrupt flood): count that as a change.
@@ -468,6 +460,26 @@ func (c *counter) run(t testing.TB, done chan struct{}) {
 		c.mu.Lock()
 		c.n += 1 << 32
 		c.mu.Unlock()
+		var err error
+		if lch, nch, stop, err = c.subscribe(done); err != nil {
+			t.Errorf("change counter: subscribe: %v", err)
+			return
+		}
+	}
+}
+
+func (c *counter) onNeigh(u netlink.NeighUpdate) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if u.LinkIndex == c.mk && u.Type == unix.RTM_NEWNEIGH {
+		if ch, ok := c.marks["neigh "+u.HardwareAddr.String()]; ok {
+			close(ch)
+			delete(c.marks, "neigh "+u.HardwareAddr.String())
+		}
+		return
+	}
+	if !c.ignored[u.LinkIndex] && !c.ignored[u.MasterIndex] {
+		c.n++
 	}
 }
 
@@ -476,9 +488,9 @@ func (c *counter) onLink(u netlink.LinkUpdate) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if a.Name == "mk0" {
-		if ch, ok := c.marks[a.Alias]; ok {
+		if ch, ok := c.marks["link "+a.Alias]; ok {
 			close(ch)
-			delete(c.marks, a.Alias)
+			delete(c.marks, "link "+a.Alias)
 		}
 		return
 	}
@@ -517,28 +529,46 @@ func (c *counter) ignore(idx ...int) {
 	}
 }
 
-// barrier sets a fresh alias on mk0 and waits for its event: every event
-// queued before it has been counted by then.
+// barrier sets a fresh alias on mk0 and a fresh neighbour entry on it, and
+// waits for both events: link and neighbour events come on two sockets, so
+// each needs its own marker. Every event queued before them has been
+// counted by then.
 func (c *counter) barrier() (uint64, error) {
-	c.mu.Lock()
-	c.seq++
-	mark := fmt.Sprintf("mark%d", c.seq)
-	ch := make(chan struct{})
-	c.marks[mark] = ch
-	c.mu.Unlock()
 	mk, err := c.ns.h.LinkByName("mk0")
 	if err != nil {
 		return 0, err
 	}
-	if err := c.ns.h.LinkSetAlias(mk, mark); err != nil {
-		return 0, err
+	// A marker is lost only with the events around it, which the run loop
+	// counts as a change: try again with a new one.
+	for range 10 {
+		c.mu.Lock()
+		c.seq++
+		alias := fmt.Sprintf("mark%d", c.seq)
+		mac := net.HardwareAddr{0x02, 0xaa, 0, byte(c.seq >> 16), byte(c.seq >> 8), byte(c.seq)}
+		linkCh, neighCh := make(chan struct{}), make(chan struct{})
+		c.marks["link "+alias] = linkCh
+		c.marks["neigh "+mac.String()] = neighCh
+		c.mu.Unlock()
+		if err := c.ns.h.LinkSetAlias(mk, alias); err != nil {
+			return 0, err
+		}
+		n := &netlink.Neigh{LinkIndex: mk.Attrs().Index, Family: unix.AF_INET, State: netlink.NUD_PERMANENT, IP: net.ParseIP("10.250.255.1"), HardwareAddr: mac}
+		if err := c.ns.h.NeighSet(n); err != nil {
+			return 0, err
+		}
+		timeout := time.After(time.Second)
+		select {
+		case <-linkCh:
+		case <-timeout:
+			continue
+		}
+		select {
+		case <-neighCh:
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return c.n, nil
+		case <-timeout:
+		}
 	}
-	select {
-	case <-ch:
-	case <-time.After(10 * time.Second):
-		return 0, fmt.Errorf("change counter: marker %s not seen in 10s", mark)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n, nil
+	return 0, fmt.Errorf("change counter: no marker seen in 10s")
 }
