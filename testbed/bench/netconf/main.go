@@ -5,10 +5,11 @@
 //
 //   - the simulator's NETCONF face (simulator/netconfface, in-memory
 //     device, in this process), running and candidate targets;
+//
 //   - Debian's netconfd (yuma123) behind OpenSSH's sshd with the project
 //     module, running and candidate targets.
 //
-//	go run ./testbed/bench/netconf -out docs/BENCHMARKS.md
+//     go run ./testbed/bench/netconf -out docs/BENCHMARKS.md
 //
 // appends (or replaces) the "NETCONF driver" section of the file, leaving
 // every other section alone.
