@@ -1,15 +1,12 @@
 // Command netconf measures the NETCONF driver's convergence for 1000
 // remote MACs: one changeset of 1000 new remote unicast MACs, from the
 // driver's Apply until the device's own view (not the driver's) shows all
-// of them, against
+// of them. The devices are the simulator's NETCONF face
+// (simulator/netconfface, in-memory device, in this process) and Debian's
+// netconfd (yuma123) behind OpenSSH's sshd with the project module, each
+// with the running and the candidate target. Usage:
 //
-//   - the simulator's NETCONF face (simulator/netconfface, in-memory
-//     device, in this process), running and candidate targets;
-//
-//   - Debian's netconfd (yuma123) behind OpenSSH's sshd with the project
-//     module, running and candidate targets.
-//
-//     go run ./testbed/bench/netconf -out docs/BENCHMARKS.md
+//	go run ./testbed/bench/netconf -out docs/BENCHMARKS.md
 //
 // appends (or replaces) the "NETCONF driver" section of the file, leaving
 // every other section alone.
