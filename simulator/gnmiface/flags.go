@@ -28,8 +28,10 @@ const Usage = `gNMI face (vtepsim --gnmi-addr=HOST:PORT [...] [PS-NAME | lab ...
                                a VLAN (logical switch NAME) and its member ports,
                                tagged unless "=untagged"; repeatable (default:
                                100:ls0:Ethernet0,Ethernet4=untagged and 200:ls1:Ethernet0)
-  The face serves an in-memory switch: its state is not (yet) the OVS data
-  plane's. Without PS-NAME, vtepsim runs the gNMI face alone.
+  With PS-NAME the face serves that simulated switch (simulator/facedev;
+  --gnmi-tunnel-ip and --gnmi-vlan are then unused); without PS-NAME, with
+  "lab" or with --face-device=memory it serves an in-memory switch, and
+  without PS-NAME vtepsim runs the gNMI face alone.
 `
 
 // Flags are vtepsim's gNMI face flags.
@@ -168,6 +170,13 @@ func (f *Flags) Serve(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("gNMI switch: %w", err)
 	}
+	return f.ServeDevice(ctx, log, dev)
+}
+
+// ServeDevice serves dev (the real simulated switch, or an in-memory one)
+// until ctx is done; --gnmi-tunnel-ip and --gnmi-vlan only seed Serve's
+// in-memory switch.
+func (f *Flags) ServeDevice(ctx context.Context, log *slog.Logger, dev Device) error {
 	o := Options{Device: dev, Target: f.Target, Username: f.Username, Password: f.Password, Logger: log}
 	if f.PasswordFile != "" {
 		b, err := os.ReadFile(f.PasswordFile)
@@ -203,7 +212,7 @@ func (f *Flags) Serve(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("gNMI listen: %w", err)
 	}
-	log.Info("gNMI face serving an in-memory switch", "addr", lis.Addr().String(), "target", srv.Target(),
+	log.Info("gNMI face serving", "addr", lis.Addr().String(), "target", srv.Target(),
 		"tls", o.TLS != nil, "auth", o.Username != "")
 	return srv.Serve(ctx, lis)
 }
