@@ -11,16 +11,84 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 
+	"github.com/vtepgw/vtepgw/simulator"
 	"github.com/vtepgw/vtepgw/simulator/cli"
+	"github.com/vtepgw/vtepgw/simulator/facedev"
 	"github.com/vtepgw/vtepgw/simulator/gnmiface"
 )
+
+const faceUsage = `  --face-device=sim|memory     what the gNMI face serves: the simulated switch PS-NAME
+                               through its hardware_vtep database (default when
+                               PS-NAME is given), or an in-memory switch (default
+                               without PS-NAME, and with "lab")
+`
+
+// faceDevice takes --face-device out of args.
+func faceDevice(args []string) (string, []string, error) {
+	mode := ""
+	var rest []string
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(strings.TrimLeft(a, "-"), "face-device="); ok && strings.HasPrefix(a, "-") {
+			if v != "sim" && v != "memory" {
+				return "", nil, fmt.Errorf("--face-device=%s: want sim or memory", v)
+			}
+			mode = v
+			continue
+		}
+		rest = append(rest, a)
+	}
+	return mode, rest, nil
+}
+
+// simTarget returns the OVSDB remote (--db) and PS-NAME of a simulator
+// command line, and whether it runs one switch (not "lab").
+func simTarget(rest []string) (db, ps string, ok bool) {
+	for _, a := range rest {
+		if v, found := strings.CutPrefix(strings.TrimLeft(a, "-"), "db="); found && strings.HasPrefix(a, "-") {
+			db = v
+			continue
+		}
+		if a == "lab" {
+			return "", "", false
+		}
+		if !strings.HasPrefix(a, "-") && ps == "" {
+			ps = a
+		}
+	}
+	return db, ps, ps != ""
+}
+
+// serveGNMI serves the gNMI face on the simulated switch, or in memory.
+func serveGNMI(ctx context.Context, g *gnmiface.Flags, mode string, rest []string, log *slog.Logger) error {
+	db, ps, one := simTarget(rest)
+	if mode == "memory" || (mode == "" && !one) {
+		return g.Serve(ctx, log)
+	}
+	if !one {
+		return fmt.Errorf("--face-device=sim needs PS-NAME")
+	}
+	sw, err := simulator.OpenSwitch(ctx, simulator.SwitchOptions{DB: db, Switch: ps, Log: log})
+	if err != nil {
+		return err
+	}
+	defer sw.Close()
+	dev := facedev.NewGNMI(sw, ps, facedev.GNMIOptions{Log: log})
+	defer dev.Close()
+	return g.ServeDevice(ctx, log, dev)
+}
 
 func main() {
 	// The gnmi module logs through glog, which writes files to /tmp unless told.
 	_ = flag.Set("logtostderr", "true")
-	g, rest, err := gnmiface.ParseFlags(os.Args[1:])
+	mode, args, err := faceDevice(os.Args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vtepsim: %v\n%s", err, faceUsage)
+		os.Exit(1)
+	}
+	g, rest, err := gnmiface.ParseFlags(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "vtepsim: %v\n%s", err, gnmiface.Usage)
 		os.Exit(1)
@@ -28,6 +96,7 @@ func main() {
 	if slices.ContainsFunc(rest, func(a string) bool { return a == "-h" || a == "--help" || a == "-help" }) {
 		code := cli.Main(rest)
 		fmt.Print(gnmiface.Usage)
+		fmt.Print(faceUsage)
 		os.Exit(code)
 	}
 	if g == nil {
@@ -39,7 +108,7 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("face", "gnmi")
 	done := make(chan error, 1)
 	go func() {
-		err := g.Serve(ctx, log)
+		err := serveGNMI(ctx, g, mode, rest, log)
 		if err != nil && len(rest) > 0 {
 			// The face could not start (or died): do not run on without it.
 			log.Error("gNMI face failed", "err", err)
