@@ -336,6 +336,23 @@ func ptr[T any](v T, ok bool) *T {
 	return &v
 }
 
+func TestPasswordFile(t *testing.T) {
+	f := startFace(t, faceOpts{})
+	pw := filepath.Join(t.TempDir(), "pw")
+	must(t, os.WriteFile(pw, []byte("s3cret\n"), 0o600))
+	delete(f.settings, "password")
+	f.settings["password-file"] = pw
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := f.Connector().Connect(ctx, func(vtep.Key) {})
+	must(t, err)
+	s.Close()
+	f.settings["password-file"] = filepath.Join(t.TempDir(), "missing")
+	if _, err := drivers.NewConnector(Name, drivers.Params{Endpoints: []string{f.addr}, Settings: f.settings}); !errors.Is(err, drivers.ErrInvalid) {
+		t.Fatalf("missing password file: %v", err)
+	}
+}
+
 func TestPasswordRejected(t *testing.T) {
 	f := startFace(t, faceOpts{})
 	f.settings["password"] = "wrong"

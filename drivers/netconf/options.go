@@ -19,7 +19,8 @@ type Driver struct{}
 // Options are the driver's settings (drivers.Params.Settings).
 type Options struct {
 	Username string
-	// Password or PrivateKey (a file) authenticate.
+	// Password (setting password, or password-file: a file holding it) or
+	// PrivateKey (a file) authenticate.
 	Password   string
 	PrivateKey string
 	// KnownHosts is the known_hosts file the server's host key must be in.
@@ -36,7 +37,7 @@ type Options struct {
 	Timeout time.Duration
 }
 
-var knownSettings = "username, password, private-key, known-hosts, adapter, poll-interval, post-hello-delay, timeout"
+var knownSettings = "username, password, password-file, private-key, known-hosts, adapter, poll-interval, post-hello-delay, timeout"
 
 // NewConnector validates endpoints (HOST:PORT) and settings; no I/O but
 // reading the key and known_hosts files.
@@ -58,6 +59,11 @@ func (Driver) NewConnector(p drivers.Params) (drivers.Connector, error) {
 			o.Username = s
 		case "password":
 			o.Password = s
+		case "password-file":
+			var b []byte
+			if b, err = os.ReadFile(s); err == nil {
+				o.Password = strings.TrimRight(string(b), "\r\n")
+			}
 		case "private-key":
 			o.PrivateKey = s
 		case "known-hosts":
