@@ -10,13 +10,10 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -32,48 +29,7 @@ import (
 var vtepgwBin string
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "vtepgw-e2e")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: temp dir: %v\n", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	vtepgwBin = filepath.Join(dir, "vtepgw")
-	if err := build(vtepgwBin); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: build vtepgw: %v\n", err)
-		return 1
-	}
-	code := m.Run()
-	if err := testbed.CheckLeaks(); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: leaked processes:\n%v\n", err)
-		code = 1
-	}
-	return code
-}
-
-// build compiles ./cmd/vtepgw of this module to out.
-func build(out string) error {
-	// go test puts its own GOROOT/bin first in PATH.
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		return err
-	}
-	args := []string{"build", "-o", out}
-	if os.Getenv("VTEPGW_E2E_RACE") == "1" {
-		args = append(args, "-race")
-	}
-	args = append(args, "github.com/vtepgw/vtepgw/cmd/vtepgw")
-	cmd := exec.Command(goBin, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w\n%s", goBin, strings.Join(args, " "), err, stderr.String())
-	}
-	return nil
+	os.Exit(testbed.VtepgwMain(m, &vtepgwBin, testbed.VtepgwMainOptions{TempPrefix: "vtepgw-e2e", RaceEnv: "VTEPGW_E2E_RACE"}))
 }
 
 // Timing of the waits. ovs-vtep polls once a second; everything else is
@@ -87,69 +43,15 @@ const (
 
 // Gateway is a running vtepgw.
 type Gateway struct {
-	*testbed.Process
-	dir, logFile, ctl string
+	*testbed.Vtepgw
 }
 
 // startGateway starts vtepgw the way OVN's tests start ovn-controller-vtep
-// and waits for its control socket.
+// and waits for its control socket. On failure the test logs the last 200
+// lines of its log.
 func startGateway(t testing.TB, sbRemote string, vtepRemotes ...string) *Gateway {
 	t.Helper()
-	dir := testbed.NewDir(t)
-	g := &Gateway{dir: dir, logFile: filepath.Join(dir, "vtepgw.log"), ctl: filepath.Join(dir, "vtepgw.ctl")}
-	args := []string{"-vconsole:off", "--ovnsb-db=" + sbRemote,
-		"--pidfile=" + filepath.Join(dir, "vtepgw.pid"), "--log-file=" + g.logFile, "--unixctl=" + g.ctl}
-	for _, r := range vtepRemotes {
-		args = append(args, "--vtep-db="+r)
-	}
-	p, err := testbed.StartProcess(t, testbed.ProcessConfig{Name: "vtepgw", Path: vtepgwBin, Args: args, Dir: dir, LogPath: g.logFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.Process = p
-	t.Cleanup(func() {
-		// Stop it first, so a race detector report (VTEPGW_E2E_RACE=1) is
-		// complete, and fail on one.
-		_ = g.Stop()
-		if out, err := os.ReadFile(g.OutputPath()); err == nil && bytes.Contains(out, []byte("DATA RACE")) {
-			t.Errorf("vtepgw: race detected:\n%s", out)
-		}
-		if t.Failed() {
-			if data, err := os.ReadFile(g.logFile); err == nil {
-				lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-				t.Logf("vtepgw log %s (last %d lines):\n%s", g.logFile, min(len(lines), 200), strings.Join(lines[max(0, len(lines)-200):], "\n"))
-			}
-		}
-	})
-	testbed.Eventually(t, 20*time.Second, 10*time.Millisecond, func() (bool, string) {
-		if p.Exited() {
-			t.Fatalf("vtepgw exited during start-up: %v", p.ExitErr())
-		}
-		c, err := net.Dial("unix", g.ctl)
-		if err != nil {
-			return false, fmt.Sprintf("control socket: %v", err)
-		}
-		c.Close()
-		return true, ""
-	})
-	return g
-}
-
-// AppCtl runs ovs-appctl -t CTL ARGS against the daemon.
-func (g *Gateway) AppCtl(args ...string) (string, error) {
-	appctl, err := testbed.Lookup(testbed.BinAppctl)
-	if err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, appctl, append([]string{"--timeout=15", "-t", g.ctl}, args...)...)
-	cmd.Env = testbed.Env(g.dir)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("ovs-appctl %s: %w: %s", strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
+	return &Gateway{testbed.StartVtepgw(t, testbed.VtepgwOptions{Bin: vtepgwBin, SBRemote: sbRemote, VTEPRemotes: vtepRemotes, FailLogLines: 200})}
 }
 
 // Exit asks the daemon to clean up and exit (ovs-appctl exit) and waits.
@@ -166,11 +68,11 @@ func (g *Gateway) Exit(t testing.TB) {
 // Log returns the daemon's log file.
 func (g *Gateway) Log(t testing.TB) string {
 	t.Helper()
-	data, err := os.ReadFile(g.logFile)
+	data, err := g.Vtepgw.Log()
 	if err != nil {
 		t.Fatalf("read vtepgw log: %v", err)
 	}
-	return string(data)
+	return data
 }
 
 // Messages returns the msg of every log line at level ("WARN", "INFO"…).
