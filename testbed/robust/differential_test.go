@@ -65,7 +65,7 @@ func TestDifferential(t *testing.T) {
 	ref := newDiffStack(t, "ovn-controller-vtep")
 	gw := newDiffStack(t, "vtepgw")
 	ref.controller = testbed.StartReferenceController(t, ref.v.VtepRemote(), ref.o.SBRemote()).Process
-	gw.controller = startGateway(t, gw.o.SBRemote(), gw.v.VtepRemote()).proc
+	gw.controller = startGateway(t, gw.o.SBRemote(), gw.v.VtepRemote()).Process
 	stacks := []*diffStack{ref, gw}
 
 	sc := newScenario(seed)

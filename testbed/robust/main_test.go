@@ -2,14 +2,9 @@ package robust
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,47 +18,7 @@ import (
 var vtepgwBin string
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "vtepgw-robust")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: temp dir: %v\n", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	vtepgwBin = filepath.Join(dir, "vtepgw")
-	if err := build(vtepgwBin); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: build vtepgw: %v\n", err)
-		return 1
-	}
-	code := m.Run()
-	if err := testbed.CheckLeaks(); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: leaked processes:\n%v\n", err)
-		code = 1
-	}
-	return code
-}
-
-// build compiles ./cmd/vtepgw of this module to out.
-func build(out string) error {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	args := []string{"build", "-o", out}
-	if os.Getenv("VTEPGW_ROBUST_RACE") == "1" {
-		args = append(args, "-race")
-	}
-	args = append(args, "github.com/vtepgw/vtepgw/cmd/vtepgw")
-	cmd := exec.Command(goBin, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w\n%s", goBin, strings.Join(args, " "), err, stderr.String())
-	}
-	return nil
+	os.Exit(testbed.VtepgwMain(m, &vtepgwBin, testbed.VtepgwMainOptions{TempPrefix: "vtepgw-robust", RaceEnv: "VTEPGW_ROBUST_RACE"}))
 }
 
 const (
@@ -77,85 +32,30 @@ const (
 // can be stopped and started again with the same files; every start gets
 // its own log file (vtepgw.N.log) so that log checks see one run.
 type gateway struct {
-	t       testing.TB
-	dir     string
-	ctl     string
-	pidFile string
-	sb      string
-	vteps   []string
-	proc    *testbed.Process
-	procs   []*testbed.Process
-	starts  int
-	logs    []string
+	*testbed.Vtepgw
+	t testing.TB
 }
 
 // startGateway starts vtepgw on one SB and one or more switch databases.
 func startGateway(t testing.TB, sbRemote string, vtepRemotes ...string) *gateway {
 	t.Helper()
-	dir := testbed.NewDir(t)
-	g := &gateway{t: t, dir: dir, ctl: filepath.Join(dir, "vtepgw.ctl"), pidFile: filepath.Join(dir, "vtepgw.pid"),
-		sb: sbRemote, vteps: vtepRemotes}
-	t.Cleanup(func() { // after the processes have been stopped
-		for _, p := range g.procs {
-			if out, _ := os.ReadFile(p.OutputPath()); bytes.Contains(out, []byte("DATA RACE")) {
-				t.Errorf("%s: the race detector fired:\n%s", p.Name(), out)
-			}
-		}
-		if !t.Failed() {
-			return
-		}
-		for _, f := range g.logs {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				continue
-			}
-			lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-			t.Logf("%s (last %d lines):\n%s", f, min(len(lines), 150), strings.Join(lines[max(0, len(lines)-150):], "\n"))
-		}
-	})
-	g.start()
-	return g
+	return &gateway{Vtepgw: testbed.StartVtepgw(t, testbed.VtepgwOptions{Bin: vtepgwBin, SBRemote: sbRemote, VTEPRemotes: vtepRemotes,
+		LogPerStart: true, FailLogLines: 150}), t: t}
 }
-
-// logFile is the log of the current (last started) process.
-func (g *gateway) logFile() string { return g.logs[len(g.logs)-1] }
 
 // start starts a new vtepgw process and waits for its control socket.
 func (g *gateway) start() {
 	g.t.Helper()
-	g.starts++
-	logFile := filepath.Join(g.dir, fmt.Sprintf("vtepgw.%d.log", g.starts))
-	g.logs = append(g.logs, logFile)
-	args := []string{"-vconsole:off", "--ovnsb-db=" + g.sb, "--pidfile=" + g.pidFile, "--log-file=" + logFile, "--unixctl=" + g.ctl}
-	for _, r := range g.vteps {
-		args = append(args, "--vtep-db="+r)
-	}
-	p, err := testbed.StartProcess(g.t, testbed.ProcessConfig{Name: fmt.Sprintf("vtepgw-%d", g.starts), Path: vtepgwBin, Args: args, Dir: g.dir, LogPath: logFile})
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	g.proc = p
-	g.procs = append(g.procs, p)
-	testbed.Eventually(g.t, 20*time.Second, 10*time.Millisecond, func() (bool, string) {
-		if p.Exited() {
-			g.t.Fatalf("vtepgw exited during start-up: %v", p.ExitErr())
-		}
-		c, err := net.Dial("unix", g.ctl)
-		if err != nil {
-			return false, fmt.Sprintf("control socket: %v", err)
-		}
-		c.Close()
-		return true, ""
-	})
+	g.Start(g.t)
 }
 
 // stop stops the daemon with SIGTERM (it leaves its state in place).
 func (g *gateway) stop() {
 	g.t.Helper()
-	if err := g.proc.Stop(); err != nil {
+	if err := g.Stop(); err != nil {
 		g.t.Fatalf("stop vtepgw: %v", err)
 	}
-	if err := g.proc.ExitErr(); err != nil {
+	if err := g.ExitErr(); err != nil {
 		g.t.Fatalf("vtepgw exit status after SIGTERM: %v", err)
 	}
 }
@@ -163,32 +63,18 @@ func (g *gateway) stop() {
 // kill9 kills the daemon with SIGKILL.
 func (g *gateway) kill9() {
 	g.t.Helper()
-	if err := g.proc.Kill(); err != nil {
+	if err := g.Kill(); err != nil {
 		g.t.Fatalf("kill vtepgw: %v", err)
 	}
 }
 
 // appctl runs ovs-appctl -t CTL ARGS against the daemon.
-func (g *gateway) appctl(args ...string) (string, error) {
-	appctl, err := testbed.Lookup(testbed.BinAppctl)
-	if err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, appctl, append([]string{"--timeout=15", "-t", g.ctl}, args...)...)
-	cmd.Env = testbed.Env(g.dir)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("ovs-appctl %s: %w: %s", strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
-}
+func (g *gateway) appctl(args ...string) (string, error) { return g.AppCtl(args...) }
 
 // log returns the current process's log.
 func (g *gateway) log() string {
-	data, _ := os.ReadFile(g.logFile())
-	return string(data)
+	data, _ := g.Log()
+	return data
 }
 
 // count returns how many lines of the current log contain all of subs.
@@ -215,12 +101,12 @@ func (g *gateway) count(subs ...string) int {
 func (g *gateway) waitIdle(conns int, quiet time.Duration) {
 	g.t.Helper()
 	if conns == 0 {
-		conns = 1 + len(g.vteps)
+		conns = 1 + len(g.Opts.VTEPRemotes)
 	}
 	var since time.Time
 	testbed.Eventually(g.t, waitLong, poll, func() (bool, string) {
-		if g.proc.Exited() {
-			g.t.Fatalf("vtepgw exited: %v", g.proc.ExitErr())
+		if g.Process.Exited() {
+			g.t.Fatalf("vtepgw exited: %v", g.Process.ExitErr())
 		}
 		if n := g.count(`msg="ovsdb connected"`); n < conns {
 			since = time.Time{}
@@ -231,7 +117,7 @@ func (g *gateway) waitIdle(conns int, quiet time.Duration) {
 			since = time.Time{}
 			return false, err.Error()
 		}
-		if strings.Count(st, "pending_keys=0") != len(g.vteps) || strings.Count(st, ": connected") < 1+len(g.vteps) ||
+		if strings.Count(st, "pending_keys=0") != len(g.Opts.VTEPRemotes) || strings.Count(st, ": connected") < 1+len(g.Opts.VTEPRemotes) ||
 			strings.Contains(st, "not connected") {
 			since = time.Time{}
 			return false, "status:\n" + st

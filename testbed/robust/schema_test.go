@@ -82,10 +82,10 @@ func TestOldSchema130(t *testing.T) {
 	o.addVTEPPort("br-test", "br-vtep_lswitch0", "br-vtep", "lswitch0")
 	waitEqual(t, "Ucast_Macs_Remote after re-adding the vtep port", func() []string { return vtepSnap(t, v).umrs() },
 		"lswitch0 f0:ab:cd:ef:01:02 1.2.3.5", "lswitch0 f0:ab:cd:ef:01:03 1.2.3.5")
-	if _, err := g.appctl("exit"); err != nil && !g.proc.Exited() {
+	if _, err := g.appctl("exit"); err != nil && !g.Process.Exited() {
 		t.Fatal(err)
 	}
-	if err := g.proc.Wait(15 * time.Second); err != nil {
+	if err := g.Process.Wait(15 * time.Second); err != nil {
 		t.Fatalf("vtepgw after exit: %v", err)
 	}
 	s = vtepSnap(t, v)
