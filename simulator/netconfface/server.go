@@ -20,6 +20,11 @@
 // mandatory leaves, keys; for Junos its commit checks) and turned back into
 // the state, all or nothing; a refused edit is answered with an rpc-error.
 //
+// Devices: MemDevice (in memory, for tests, the driver's conformance
+// harness and benchmarks) and simulator/facedev.NETCONF (the real simulated
+// switch, through its hardware_vtep database). Flags and ServeDevice are
+// vtepsim's --netconf-* options.
+//
 // Nothing here knows the controller: the face is the far side of the wire.
 package netconfface
 
