@@ -29,7 +29,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -183,9 +182,7 @@ func ensureBinary(cfg *config) error {
 		return nil
 	}
 	log.Printf("building %s", abs)
-	cmd := exec.Command("go", "build", "-o", abs, "./cmd/vtepgw")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
+	if err := testbed.BuildVtepgw(abs, false); err != nil {
 		return fmt.Errorf("build vtepgw: %w", err)
 	}
 	return nil

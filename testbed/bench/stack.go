@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -135,28 +134,7 @@ func (s *stack) setup() {
 // startVTEPGW starts the daemon the way ovn-controller-vtep is started and
 // waits for its control socket.
 func startVTEPGW(t *benchTB, bin, sbRemote, vtepRemote string, extra ...string) *testbed.Process {
-	dir := testbed.NewDir(t)
-	logFile := filepath.Join(dir, "vtepgw.log")
-	ctl := filepath.Join(dir, "vtepgw.ctl")
-	args := []string{"-vconsole:off", "--ovnsb-db=" + sbRemote, "--vtep-db=" + vtepRemote,
-		"--pidfile=" + filepath.Join(dir, "vtepgw.pid"), "--log-file=" + logFile, "--unixctl=" + ctl}
-	args = append(args, extra...)
-	p, err := testbed.StartProcess(t, testbed.ProcessConfig{Name: "vtepgw", Path: bin, Args: args, Dir: dir, LogPath: logFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	testbed.Eventually(t, 20*time.Second, 10*time.Millisecond, func() (bool, string) {
-		if p.Exited() {
-			t.Fatalf("vtepgw exited during start-up: %v", p.ExitErr())
-		}
-		c, err := net.Dial("unix", ctl)
-		if err != nil {
-			return false, fmt.Sprintf("control socket: %v", err)
-		}
-		_ = c.Close()
-		return true, ""
-	})
-	return p
+	return testbed.StartVtepgw(t, testbed.VtepgwOptions{Bin: bin, SBRemote: sbRemote, VTEPRemotes: []string{vtepRemote}, Args: extra}).Process
 }
 
 // createPorts adds every bulk port (K MACs each) and every churn port (one

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vtepgw/vtepgw/testbed"
 )
 
 // TestRateLimitedBatching: 2000 MACs learned in one switch transaction,
@@ -121,7 +123,7 @@ func TestUnlimitedBatching(t *testing.T) {
 	}
 }
 
-func waitMetric(t *testing.T, g *Gateway, want float64, name string, labels ...string) {
+func waitMetric(t *testing.T, g *testbed.Vtepgw, want float64, name string, labels ...string) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
@@ -129,7 +131,7 @@ func waitMetric(t *testing.T, g *Gateway, want float64, name string, labels ...s
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, _ := Metric(all, name, labels...)
+		v, _ := testbed.Metric(all, name, labels...)
 		if v == want {
 			return
 		}

@@ -3,7 +3,6 @@ package learning
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,28 +14,8 @@ import (
 
 var vtepgwBin string
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "vtepgw-learning")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: temp dir: %v\n", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	vtepgwBin = filepath.Join(dir, "vtepgw")
-	if bin := os.Getenv("VTEPGW_BIN"); bin != "" {
-		vtepgwBin = bin
-	} else if err := Build(vtepgwBin, os.Getenv("VTEPGW_LEARNING_RACE") == "1"); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: build vtepgw: %v\n", err)
-		return 1
-	}
-	code := m.Run()
-	if err := testbed.CheckLeaks(); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: leaked processes:\n%v\n", err)
-		code = 1
-	}
-	return code
+func TestMain(m *testing.M) {
+	os.Exit(testbed.VtepgwMain(m, &vtepgwBin, testbed.VtepgwMainOptions{TempPrefix: "vtepgw-learning", RaceEnv: "VTEPGW_LEARNING_RACE", Prebuilt: true}))
 }
 
 const (
@@ -57,7 +36,7 @@ var statusRE = regexp.MustCompile(`learned macs in fdb=(\d+) deferred_by_rate=(\
 
 type learnStatus struct{ owned, deferred, refused int }
 
-func status(t *testing.T, g *Gateway) (learnStatus, string) {
+func status(t *testing.T, g *testbed.Vtepgw) (learnStatus, string) {
 	t.Helper()
 	out, err := g.AppCtl("status")
 	if err != nil {
@@ -72,7 +51,7 @@ func status(t *testing.T, g *Gateway) (learnStatus, string) {
 }
 
 // waitStatus waits until cond holds for the status counters.
-func waitStatus(t *testing.T, g *Gateway, what string, cond func(learnStatus) bool) learnStatus {
+func waitStatus(t *testing.T, g *testbed.Vtepgw, what string, cond func(learnStatus) bool) learnStatus {
 	t.Helper()
 	var st learnStatus
 	testbed.Eventually(t, wait, poll, func() (bool, string) {
@@ -84,13 +63,13 @@ func waitStatus(t *testing.T, g *Gateway, what string, cond func(learnStatus) bo
 }
 
 // metric scrapes one metric (sum over matching samples), failing if absent.
-func metric(t *testing.T, g *Gateway, name string, labels ...string) float64 {
+func metric(t *testing.T, g *testbed.Vtepgw, name string, labels ...string) float64 {
 	t.Helper()
 	all, err := g.Metrics()
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, ok := Metric(all, name, labels...)
+	v, ok := testbed.Metric(all, name, labels...)
 	if !ok {
 		t.Fatalf("no metric %s{%s}", name, strings.Join(labels, ","))
 	}

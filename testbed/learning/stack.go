@@ -40,7 +40,7 @@ type StackOptions struct {
 type Stack struct {
 	OVN   *testbed.OVN
 	VTEPs []*testbed.VTEP
-	GWs   []*Gateway
+	GWs   []*testbed.Vtepgw
 	SB    *Follower   // the SB database file
 	VF    []*Follower // the switch database files
 	// DP is the datapath key of each logical switch (by VTEP name
@@ -129,25 +129,25 @@ func Start(t testing.TB, opts StackOptions) *Stack {
 	}
 	if opts.GatewayPerSwitch {
 		for _, v := range s.VTEPs {
-			s.GWs = append(s.GWs, StartGateway(t, s.gwOpts(v.VtepRemote())))
+			s.GWs = append(s.GWs, testbed.StartVtepgw(t, s.gwOpts(v.VtepRemote())))
 		}
 	} else {
 		var remotes []string
 		for _, v := range s.VTEPs {
 			remotes = append(remotes, v.VtepRemote())
 		}
-		s.GWs = append(s.GWs, StartGateway(t, s.gwOpts(remotes...)))
+		s.GWs = append(s.GWs, testbed.StartVtepgw(t, s.gwOpts(remotes...)))
 	}
 	s.WaitAttached(t, 30*time.Second)
 	return s
 }
 
-func (s *Stack) gwOpts(remotes ...string) GatewayOptions {
-	return GatewayOptions{Bin: s.opts.Bin, SBRemote: s.OVN.SBRemote(), VTEPRemotes: remotes, Config: s.opts.Config, Metrics: s.opts.Metrics}
+func (s *Stack) gwOpts(remotes ...string) testbed.VtepgwOptions {
+	return testbed.VtepgwOptions{Bin: s.opts.Bin, SBRemote: s.OVN.SBRemote(), VTEPRemotes: remotes, Config: s.opts.Config, Metrics: s.opts.Metrics}
 }
 
 // GW returns the (first) gateway.
-func (s *Stack) GW() *Gateway { return s.GWs[0] }
+func (s *Stack) GW() *testbed.Vtepgw { return s.GWs[0] }
 
 func (s *Stack) sbInt(t testing.TB, table string, cond string) int {
 	t.Helper()

@@ -16,16 +16,10 @@
 package mcaste2e
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,47 +31,8 @@ import (
 
 var vtepgwBin string
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "vtepgw-mcaste2e")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: temp dir: %v\n", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	vtepgwBin = filepath.Join(dir, "vtepgw")
-	if bin := os.Getenv("VTEPGW_BIN"); bin != "" {
-		vtepgwBin = bin // a prebuilt daemon
-	} else if err := build(vtepgwBin); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: build vtepgw: %v\n", err)
-		return 1
-	}
-	code := m.Run()
-	if err := testbed.CheckLeaks(); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: leaked processes:\n%v\n", err)
-		code = 1
-	}
-	return code
-}
-
-func build(out string) error {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	args := []string{"build", "-o", out}
-	if os.Getenv("VTEPGW_E2E_RACE") == "1" {
-		args = append(args, "-race")
-	}
-	args = append(args, "github.com/vtepgw/vtepgw/cmd/vtepgw")
-	cmd := exec.Command(goBin, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w\n%s", goBin, strings.Join(args, " "), err, stderr.String())
-	}
-	return nil
+func TestMain(m *testing.M) {
+	os.Exit(testbed.VtepgwMain(m, &vtepgwBin, testbed.VtepgwMainOptions{TempPrefix: "vtepgw-mcaste2e", RaceEnv: "VTEPGW_E2E_RACE", Prebuilt: true}))
 }
 
 const (
@@ -91,85 +46,40 @@ const (
 // --- the daemon ---
 
 type gateway struct {
-	*testbed.Process
-	dir, logFile, ctl string
+	*testbed.Vtepgw
 }
 
 // startGateway starts vtepgw as OVN's tests start ovn-controller-vtep, plus
 // extra flags, and waits for its control socket.
 func startGateway(t testing.TB, sbRemote, vtepRemote string, extra ...string) *gateway {
 	t.Helper()
-	dir := testbed.NewDir(t)
-	g := &gateway{dir: dir, logFile: filepath.Join(dir, "vtepgw.log"), ctl: filepath.Join(dir, "vtepgw.ctl")}
-	args := append([]string{"-vconsole:off", "--ovnsb-db=" + sbRemote, "--vtep-db=" + vtepRemote,
-		"--pidfile=" + filepath.Join(dir, "vtepgw.pid"), "--log-file=" + g.logFile, "--unixctl=" + g.ctl}, extra...)
-	// Registered first, so it runs after the process's own cleanup has
-	// stopped it: the output and log are complete.
+	g := &gateway{}
+	// Registered first, so it runs after the daemon has been stopped: its
+	// log is complete.
 	t.Cleanup(func() {
-		if g.Process == nil {
+		if g.Vtepgw == nil {
 			return
 		}
-		if out, err := os.ReadFile(g.OutputPath()); err == nil && bytes.Contains(out, []byte("WARNING: DATA RACE")) {
-			t.Errorf("vtepgw reported a data race:\n%s", out)
-		}
 		if keep := os.Getenv("VTEPGW_E2E_LOGDIR"); keep != "" && t.Failed() {
-			if data, err := os.ReadFile(g.logFile); err == nil {
-				_ = os.WriteFile(filepath.Join(keep, strings.ReplaceAll(t.Name(), "/", "_")+"-"+filepath.Base(dir)+".log"), data, 0o644)
+			if data, err := g.Log(); err == nil {
+				_ = os.WriteFile(filepath.Join(keep, strings.ReplaceAll(t.Name(), "/", "_")+"-"+filepath.Base(g.Dir)+".log"), []byte(data), 0o644)
 			}
 		}
 	})
-	p, err := testbed.StartProcess(t, testbed.ProcessConfig{Name: "vtepgw", Path: vtepgwBin, Args: args, Dir: dir, LogPath: g.logFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.Process = p
-	testbed.Eventually(t, wait, 10*time.Millisecond, func() (bool, string) {
-		if p.Exited() {
-			t.Fatalf("vtepgw exited during start-up: %v", p.ExitErr())
-		}
-		c, err := net.Dial("unix", g.ctl)
-		if err != nil {
-			return false, fmt.Sprintf("control socket: %v", err)
-		}
-		c.Close()
-		return true, ""
-	})
+	g.Vtepgw = testbed.StartVtepgw(t, testbed.VtepgwOptions{Bin: vtepgwBin, SBRemote: sbRemote, VTEPRemotes: []string{vtepRemote}, Args: extra})
 	return g
 }
 
 // appctl runs ovs-appctl -t CTL ARGS against the daemon.
-func (g *gateway) appctl(args ...string) (string, error) {
-	bin, err := testbed.Lookup(testbed.BinAppctl)
-	if err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, append([]string{"--timeout=15", "-t", g.ctl}, args...)...)
-	cmd.Env = testbed.Env(g.dir)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("ovs-appctl %s: %w: %s", strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
-}
+func (g *gateway) appctl(args ...string) (string, error) { return g.AppCtl(args...) }
 
 // logLines returns the daemon's log lines at level ("WARN", "INFO", …).
 func (g *gateway) logLines(t testing.TB, level string) []string {
 	t.Helper()
-	data, err := os.ReadFile(g.logFile)
-	if err != nil {
+	if _, err := g.Log(); err != nil {
 		t.Fatalf("read vtepgw log: %v", err)
 	}
-	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), " level="+level+" ") {
-			out = append(out, sc.Text())
-		}
-	}
-	return out
+	return g.LogLines(level)
 }
 
 // --- the stack ---

@@ -79,7 +79,7 @@ func main() {
 		defer os.RemoveAll(dir)
 		c.bin = filepath.Join(dir, "vtepgw")
 		log.Printf("building %s", c.bin)
-		if err := learning.Build(c.bin, false); err != nil {
+		if err := testbed.BuildVtepgw(c.bin, false); err != nil {
 			log.Fatal(err)
 		}
 	}
