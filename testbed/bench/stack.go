@@ -43,7 +43,7 @@ type stack struct {
 	proc   *testbed.Process
 	sbf    *follower // SB database file
 	vtf    *follower // hardware_vtep database file
-	sb     *rpcConn
+	sb     *testbed.OVSDBConn
 	chUUID []string // chassis sc01.. UUIDs
 	bound  int      // bulk ports 0..bound-1 are bound
 	seq    int      // makes transaction comments unique
@@ -116,7 +116,7 @@ func (s *stack) setup() {
 	if s.sb, err = dialRPC(filepath.Join(s.ovn.Dir(), "ovnsb_db.sock")); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.sb.close)
+	t.Cleanup(s.sb.Close)
 
 	switch s.kind {
 	case kindRef:
@@ -149,7 +149,7 @@ func (s *stack) createPorts() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nb.close()
+	defer nb.Close()
 	var ops []map[string]any
 	members := make([][]any, cfg.nls)
 	add := func(name string, ls int, addrs []string) {
@@ -169,9 +169,9 @@ func (s *stack) createPorts() {
 			"where":     [][]any{{"name", "==", "ls" + strconv.Itoa(k)}},
 			"mutations": [][]any{{"ports", "insert", []any{"set", members[k]}}}})
 	}
-	ops = append(ops, commentOp("bench: create ports"))
+	ops = append(ops, testbed.CommentOp("bench: create ports"))
 	start := time.Now()
-	if _, err := nb.transact("OVN_Northbound", ops...); err != nil {
+	if _, err := nb.Transact("OVN_Northbound", ops...); err != nil {
 		t.Fatal(err)
 	}
 	want := cfg.nls + cfg.bulkPorts() + cfg.churn
@@ -198,9 +198,9 @@ func (s *stack) pbOp(port string, chassis int) map[string]any {
 	}
 	row := map[string]any{"chassis": []any{"set", []any{}}, "up": false}
 	if chassis >= 0 {
-		row = map[string]any{"chassis": uuidRef(s.chUUID[chassis%len(s.chUUID)]), "up": true}
+		row = map[string]any{"chassis": testbed.Ref(s.chUUID[chassis%len(s.chUUID)]), "up": true}
 	}
-	return map[string]any{"op": "update", "table": tPB, "where": [][]any{{"_uuid", "==", uuidRef(u)}}, "row": row}
+	return map[string]any{"op": "update", "table": tPB, "where": [][]any{{"_uuid", "==", testbed.Ref(u)}}, "row": row}
 }
 
 // commitSB runs ops as one SB transaction with a unique comment and
@@ -209,7 +209,7 @@ func (s *stack) commitSB(what string, ops []map[string]any) (record, error) {
 	s.seq++
 	comment := fmt.Sprintf("bench: %s #%d", what, s.seq)
 	mark := s.sbf.mark()
-	if _, err := s.sb.transact("OVN_Southbound", append(ops, commentOp(comment))...); err != nil {
+	if _, err := s.sb.Transact("OVN_Southbound", append(ops, testbed.CommentOp(comment))...); err != nil {
 		return record{}, err
 	}
 	return s.sbf.findComment(mark, comment, 10*time.Second)
@@ -447,8 +447,8 @@ func (s *stack) churn() (churnPhase, error) {
 	start := time.Now()
 	for i := range n {
 		s.seq++
-		ops := append(opsets[i], commentOp(fmt.Sprintf("bench: churn #%d", s.seq)))
-		if _, err := s.sb.transact("OVN_Southbound", ops...); err != nil {
+		ops := append(opsets[i], testbed.CommentOp(fmt.Sprintf("bench: churn #%d", s.seq)))
+		if _, err := s.sb.Transact("OVN_Southbound", ops...); err != nil {
 			return ph, err
 		}
 	}

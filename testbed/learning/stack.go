@@ -48,7 +48,7 @@ type Stack struct {
 	DP      map[string]int
 	PortKey map[string]int
 	opts    StackOptions
-	vconn   []*Conn
+	vconn   []*testbed.OVSDBConn
 }
 
 // TunnelIP is the tunnel IP of physical switch br<i>.
@@ -120,7 +120,7 @@ func Start(t testing.TB, opts StackOptions) *Stack {
 			t.Fatal(err)
 		}
 		s.VF = append(s.VF, f)
-		c, err := Dial(v.SocketPath())
+		c, err := testbed.DialOVSDB(v.SocketPath())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +217,7 @@ func MACs(seed, first, n int) []string {
 
 // selectUUID returns the UUID of the row of table where col == val, or "".
 func (s *Stack) selectUUID(sw int, table, col, val string) (string, error) {
-	res, err := s.vconn[sw].Transact("hardware_vtep", Op{"op": "select", "table": table, "where": []any{[]any{col, "==", val}}, "columns": []string{"_uuid"}})
+	res, err := s.vconn[sw].Transact("hardware_vtep", testbed.Op{"op": "select", "table": table, "where": []any{[]any{col, "==", val}}, "columns": []string{"_uuid"}})
 	if err != nil {
 		return "", err
 	}
@@ -252,19 +252,19 @@ func (s *Stack) insertUML(sw, j int, macs []string, comment string) error {
 		return err
 	}
 	var locRef []any
-	ops := make([]Op, 0, len(macs)+2)
+	ops := make([]testbed.Op, 0, len(macs)+2)
 	if loc == "" {
-		ops = append(ops, Op{"op": "insert", "table": "Physical_Locator", "uuid-name": "loc",
-			"row": Op{"encapsulation_type": "vxlan_over_ipv4", "dst_ip": TunnelIP(sw)}})
-		locRef = NamedRef("loc")
+		ops = append(ops, testbed.Op{"op": "insert", "table": "Physical_Locator", "uuid-name": "loc",
+			"row": testbed.Op{"encapsulation_type": "vxlan_over_ipv4", "dst_ip": TunnelIP(sw)}})
+		locRef = testbed.NamedRef("loc")
 	} else {
-		locRef = Ref(loc)
+		locRef = testbed.Ref(loc)
 	}
 	for _, m := range macs {
-		ops = append(ops, Op{"op": "insert", "table": "Ucast_Macs_Local",
-			"row": Op{"MAC": m, "logical_switch": Ref(ls), "locator": locRef}})
+		ops = append(ops, testbed.Op{"op": "insert", "table": "Ucast_Macs_Local",
+			"row": testbed.Op{"MAC": m, "logical_switch": testbed.Ref(ls), "locator": locRef}})
 	}
-	ops = append(ops, CommentOp(comment))
+	ops = append(ops, testbed.CommentOp(comment))
 	_, err = s.vconn[sw].Transact("hardware_vtep", ops...)
 	return err
 }
@@ -277,12 +277,12 @@ func (s *Stack) DeleteUML(t testing.TB, sw, j int, macs []string, comment string
 	if err != nil || ls == "" {
 		t.Fatalf("logical switch %s: %q %v", LS(j), ls, err)
 	}
-	ops := make([]Op, 0, len(macs)+1)
+	ops := make([]testbed.Op, 0, len(macs)+1)
 	for _, m := range macs {
-		ops = append(ops, Op{"op": "delete", "table": "Ucast_Macs_Local",
-			"where": []any{[]any{"MAC", "==", m}, []any{"logical_switch", "==", Ref(ls)}}})
+		ops = append(ops, testbed.Op{"op": "delete", "table": "Ucast_Macs_Local",
+			"where": []any{[]any{"MAC", "==", m}, []any{"logical_switch", "==", testbed.Ref(ls)}}})
 	}
-	ops = append(ops, CommentOp(comment))
+	ops = append(ops, testbed.CommentOp(comment))
 	mark := s.VF[sw].Mark()
 	if _, err := s.vconn[sw].Transact("hardware_vtep", ops...); err != nil {
 		t.Fatal(err)
@@ -553,9 +553,9 @@ type TunnelRow struct {
 // bfd_status is ephemeral, so the database file does not time it).
 func (s *Stack) SetBFDState(sw int, uuid, state string) (before, after time.Time, err error) {
 	before = time.Now()
-	_, err = s.vconn[sw].Transact("hardware_vtep", Op{"op": "update", "table": "Tunnel",
-		"where": []any{[]any{"_uuid", "==", Ref(uuid)}},
-		"row":   Op{"bfd_status": []any{"map", []any{[]any{"state", state}}}}})
+	_, err = s.vconn[sw].Transact("hardware_vtep", testbed.Op{"op": "update", "table": "Tunnel",
+		"where": []any{[]any{"_uuid", "==", testbed.Ref(uuid)}},
+		"row":   testbed.Op{"bfd_status": []any{"map", []any{[]any{"state", state}}}}})
 	return before, time.Now(), err
 }
 

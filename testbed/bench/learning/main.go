@@ -267,7 +267,7 @@ func moves(t *benchTB, c *config, res *results) error {
 	// idle daemon.
 	idle(s)
 	log.Printf("moves: vtepgw idle %v after the background commit", time.Since(vrec.Time).Round(time.Millisecond))
-	sb, err := learning.Dial(s.OVN.SB.SocketPath())
+	sb, err := testbed.DialOVSDB(s.OVN.SB.SocketPath())
 	if err != nil {
 		return err
 	}
@@ -295,8 +295,8 @@ func moves(t *benchTB, c *config, res *results) error {
 	}
 	for i, mac := range learning.MACs(0x21, 0, c.moves) {
 		// Hypervisor → VTEP: the row as ovn-controller writes it.
-		if _, err := sb.Transact("OVN_Southbound", learning.Op{"op": "insert", "table": "FDB",
-			"row": learning.Op{"mac": mac, "dp_key": dp, "port_key": vif}}, learning.CommentOp("bench: hv learns")); err != nil {
+		if _, err := sb.Transact("OVN_Southbound", testbed.Op{"op": "insert", "table": "FDB",
+			"row": testbed.Op{"mac": mac, "dp_key": dp, "port_key": vif}}, testbed.CommentOp("bench: hv learns")); err != nil {
 			return err
 		}
 		if err := s.SB.Wait(time.Minute, time.Millisecond, func() (bool, string) {

@@ -1,4 +1,4 @@
-package learning
+package testbed
 
 import (
 	"encoding/json"
@@ -9,12 +9,22 @@ import (
 	"time"
 )
 
-// Conn is a minimal OVSDB JSON-RPC client (RFC 7047) over a unix socket:
-// synchronous transact calls, echo answered, nothing monitored. It writes
-// switch rows the way a switch's own agent does, thousands in one
-// transaction, with no client-side cost that grows with the database.
-// Safe for concurrent use (calls are serialised).
-type Conn struct {
+// DefaultRPCTimeout bounds one OVSDBConn call unless Timeout is set.
+const DefaultRPCTimeout = time.Minute
+
+// OVSDBConn is a minimal OVSDB JSON-RPC client (RFC 7047) over a unix
+// socket: synchronous transact calls, echo answered, nothing monitored. It
+// writes rows the way a switch's own agent, a hypervisor or a CMS does,
+// thousands in one transaction, with no client-side cost that grows with
+// the database (as ovn-sbctl's does). Safe for concurrent use (calls are
+// serialised); set the fields before the first call.
+type OVSDBConn struct {
+	// Timeout bounds each call, reply included (DefaultRPCTimeout if 0).
+	Timeout time.Duration
+	// RequireOneRow makes Transact also fail unless every update and
+	// mutate operation matched exactly one row.
+	RequireOneRow bool
+
 	mu  sync.Mutex
 	c   net.Conn
 	enc *json.Encoder
@@ -22,17 +32,17 @@ type Conn struct {
 	id  int
 }
 
-// Dial connects to an ovsdb-server unix socket.
-func Dial(sock string) (*Conn, error) {
+// DialOVSDB connects to an ovsdb-server unix socket.
+func DialOVSDB(sock string) (*OVSDBConn, error) {
 	c, err := net.DialTimeout("unix", sock, 5*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	return &Conn{c: c, enc: json.NewEncoder(c), dec: json.NewDecoder(c)}, nil
+	return &OVSDBConn{c: c, enc: json.NewEncoder(c), dec: json.NewDecoder(c)}, nil
 }
 
 // Close closes the connection.
-func (r *Conn) Close() { _ = r.c.Close() }
+func (r *OVSDBConn) Close() { _ = r.c.Close() }
 
 type rpcMsg struct {
 	ID     json.RawMessage `json:"id"`
@@ -42,11 +52,15 @@ type rpcMsg struct {
 	Error  json.RawMessage `json:"error,omitempty"`
 }
 
-func (r *Conn) call(method string, params any) (json.RawMessage, error) {
+func (r *OVSDBConn) call(method string, params any) (json.RawMessage, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.id++
-	_ = r.c.SetDeadline(time.Now().Add(time.Minute))
+	timeout := r.Timeout
+	if timeout == 0 {
+		timeout = DefaultRPCTimeout
+	}
+	_ = r.c.SetDeadline(time.Now().Add(timeout))
 	if err := r.enc.Encode(map[string]any{"method": method, "params": params, "id": r.id}); err != nil {
 		return nil, fmt.Errorf("%s: %w", method, err)
 	}
@@ -63,7 +77,7 @@ func (r *Conn) call(method string, params any) (json.RawMessage, error) {
 			continue
 		}
 		if m.Method != "" || string(m.ID) != want {
-			continue
+			continue // a notification or a stale reply
 		}
 		if len(m.Error) > 0 && string(m.Error) != "null" {
 			return nil, fmt.Errorf("%s: %s", method, m.Error)
@@ -84,8 +98,9 @@ type OpResult struct {
 // Op is one OVSDB operation.
 type Op = map[string]any
 
-// Transact runs ops on db as one transaction and checks every result.
-func (r *Conn) Transact(db string, ops ...Op) ([]OpResult, error) {
+// Transact runs ops on db as one transaction and checks every result (and,
+// with RequireOneRow, that each update and mutate matched exactly one row).
+func (r *OVSDBConn) Transact(db string, ops ...Op) ([]OpResult, error) {
 	params := make([]any, 0, len(ops)+1)
 	params = append(params, db)
 	for _, o := range ops {
@@ -103,6 +118,15 @@ func (r *Conn) Transact(db string, ops ...Op) ([]OpResult, error) {
 	for i, x := range res {
 		if x.Error != "" {
 			errs = append(errs, fmt.Errorf("op %d: %s: %s", i, x.Error, x.Details))
+			continue
+		}
+		if r.RequireOneRow && i < len(ops) {
+			switch ops[i]["op"] {
+			case "update", "mutate":
+				if x.Count == nil || *x.Count != 1 {
+					errs = append(errs, fmt.Errorf("op %d (%v %v): matched %v rows, want 1", i, ops[i]["op"], ops[i]["where"], x.Count))
+				}
+			}
 		}
 	}
 	if len(res) < len(ops) && len(errs) == 0 {
