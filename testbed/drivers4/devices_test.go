@@ -193,7 +193,11 @@ type gnmiDev struct {
 
 const gnmiVLAN = 100
 
-func startGNMI(t *testing.T) device {
+func startGNMI(adapter string) func(t *testing.T) device {
+	return func(t *testing.T) device { return startGNMIAdapter(t, adapter) }
+}
+
+func startGNMIAdapter(t *testing.T, adapter string) device {
 	dev, err := gnmiface.NewMemDevice(gnmiface.MemConfig{Name: psName, TunnelIP: tunnelIP,
 		VLANs: []gnmiface.VLANConfig{{ID: gnmiVLAN, Name: lsName, Untagged: []string{"Ethernet4"}}}})
 	if err != nil {
@@ -206,11 +210,18 @@ func startGNMI(t *testing.T) device {
 	if err := os.WriteFile(pw, []byte(pass+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &gnmiDev{dev: dev, addr: f.Addr, settings: map[string]any{
-		"adapter": "sonic", "username": user, "password-file": pw,
+	d := &gnmiDev{dev: dev, addr: f.Addr, settings: map[string]any{
+		"adapter": adapter, "username": user, "password-file": pw,
 		"tls-ca": ca.CAFile, "tls-server-name": facetest.ServerName,
 		"reconnect-backoff": "50ms", "reconnect-backoff-max": "1s",
 	}}
+	if adapter == "eos" {
+		// EOS reports only the source interface; its running
+		// configuration (flood lists, static MACs) is polled.
+		d.settings["tunnel-ip"] = tunnelIP
+		d.settings["poll-interval"] = "100ms"
+	}
+	return d
 }
 
 func (d *gnmiDev) switchYAML() map[string]any {
@@ -251,14 +262,20 @@ func (d *gnmiDev) learn(t testing.TB, mac string) {
 // --- netconf: the simulator's NETCONF face (adapter vtepgw), in-process ---
 
 type netconfDev struct {
+	adapter  string
 	dev      *netconfface.MemDevice
 	addr     string
 	settings map[string]any
 }
 
-func startNetconf(t *testing.T) device {
+func startNetconf(adapter string) func(t *testing.T) device {
+	return func(t *testing.T) device { return startNetconfAdapter(t, adapter) }
+}
+
+func startNetconfAdapter(t *testing.T, adapter string) device {
+	// Junos takes a VLAN's id from a tagged member.
 	dev := netconfface.NewMemDevice(netconfface.MemConfig{Name: psName, TunnelIPs: []string{tunnelIP},
-		Ports: map[string]map[int]string{"p0": {0: lsName}}})
+		Ports: map[string]map[int]string{"p0": {100: lsName}}})
 	dir := t.TempDir()
 	host, err := netconfface.LoadOrCreateHostKey(filepath.Join(dir, "hostkey"))
 	if err != nil {
@@ -287,9 +304,9 @@ func startNetconf(t *testing.T) device {
 	if err := os.WriteFile(kh, []byte(netconfface.KnownHostsLine(addr, host.PublicKey())), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &netconfDev{dev: dev, addr: addr, settings: map[string]any{
+	return &netconfDev{adapter: adapter, dev: dev, addr: addr, settings: map[string]any{
 		"username": "vtepgw", "password": "s3cret", "known-hosts": kh,
-		"adapter": "vtepgw", "poll-interval": "100ms", "timeout": "10s"}}
+		"adapter": adapter, "poll-interval": "100ms", "timeout": "10s"}}
 }
 
 func (d *netconfDev) switchYAML() map[string]any {
@@ -297,8 +314,15 @@ func (d *netconfDev) switchYAML() map[string]any {
 }
 
 // caps: the vtepgw module mirrors the switch-neutral model
-// (drivers/netconf/README.md).
-func (d *netconfDev) caps() drivers.Capabilities { return drivers.Capabilities{} }
+// (drivers/netconf/README.md); Junos static VXLAN has flood lists only and
+// learns remote MACs in the data plane (drivers/netconf/junos.go).
+func (d *netconfDev) caps() drivers.Capabilities {
+	if d.adapter == "junos" {
+		return drivers.Capabilities{ReplicationModes: []string{vtep.ReplicationSourceNode},
+			RemoteMACsNeedVNI: true, NoUcastRemote: true, FloodListsOnly: true}
+	}
+	return drivers.Capabilities{}
+}
 
 func (d *netconfDev) view() (switchState, error) {
 	st, err := d.dev.Read(context.Background())

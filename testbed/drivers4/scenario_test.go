@@ -3,6 +3,7 @@ package drivers4
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -159,30 +161,62 @@ func capClass(c drivers.Capabilities) string {
 func TestScenario(t *testing.T) {
 	testbed.Require(t, testbed.BinOVSDBServer, testbed.BinOVSDBTool, testbed.BinNorthd, testbed.BinNBctl, testbed.BinSBctl, testbed.BinVtepctl)
 	cases := []struct {
-		driver string
-		start  func(t *testing.T) device
+		driver, adapter string
+		start           func(t *testing.T) device
 	}{
-		{"hwvtep", startHWVTEP},
-		{"gnmi", startGNMI},
-		{"netconf", startNetconf},
-		{"kernel", startKernel},
+		{"hwvtep", "", startHWVTEP},
+		{"gnmi", "sonic", startGNMI("sonic")},
+		{"gnmi", "eos", startGNMI("eos")},
+		{"netconf", "vtepgw", startNetconf("vtepgw")},
+		{"netconf", "junos", startNetconf("junos")},
+		{"kernel", "", startKernel},
 	}
-	for _, c := range cases {
-		t.Run(c.driver, func(t *testing.T) {
-			t.Parallel()
-			ovn := testbed.StartOVN(t)
-			dev := c.start(t)
-			sw := dev.switchYAML()
-			sw["name"] = psName
-			sw["driver"] = c.driver
-			startGateway(t, ovn.SBRemote(), sw)
-			runScenario(t, ovn, dev)
-		})
+	var (
+		mu     sync.Mutex
+		finals = map[string]switchState{} // case → final state, with the VNI zeroed
+		class  = map[string]string{}
+	)
+	t.Run("group", func(t *testing.T) {
+		for _, c := range cases {
+			name := c.driver
+			if c.adapter != "" {
+				name += "-" + c.adapter
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				ovn := testbed.StartOVN(t)
+				dev := c.start(t)
+				sw := dev.switchYAML()
+				sw["name"] = psName
+				sw["driver"] = c.driver
+				startGateway(t, ovn.SBRemote(), sw)
+				final := runScenario(t, ovn, dev)
+				final.VNI = 0 // each OVN numbers its own datapath
+				mu.Lock()
+				finals[name], class[name] = final, capClass(dev.caps())
+				mu.Unlock()
+			})
+		}
+	})
+	// Equivalent switch state: every switch of a capability class ends
+	// identical, whatever its driver.
+	byClass := map[string][]string{}
+	for _, name := range slices.Sorted(maps.Keys(finals)) {
+		byClass[class[name]] = append(byClass[class[name]], name)
+	}
+	for cl, names := range byClass {
+		for _, n := range names[1:] {
+			if !reflect.DeepEqual(finals[n], finals[names[0]]) {
+				t.Errorf("class %q: %s ended in %v, %s in %v", cl, n, finals[n], names[0], finals[names[0]])
+			}
+		}
+		t.Logf("class %q: %v end in %v (VNI 0 here: each run has its own datapath key, checked in the run)", cl, names, finals[names[0]])
 	}
 }
 
 // runScenario is the scenario every driver runs unchanged.
-func runScenario(t *testing.T, ovn *testbed.OVN, dev device) {
+// It returns the switch's final state.
+func runScenario(t *testing.T, ovn *testbed.OVN, dev device) switchState {
 	// The gateway registers the switch as a chassis.
 	testbed.Eventually(t, waitLong, poll, func() (bool, string) {
 		out, err := ovn.SBCtl("--bare", "--columns=name", "find", "Chassis", "name="+psName)
@@ -219,7 +253,9 @@ func runScenario(t *testing.T, ovn *testbed.OVN, dev device) {
 		return err == nil && got == wantFDB, fmt.Sprintf("SB FDB: want %q, got %q (err %v)", wantFDB, got, err)
 	})
 	// Nothing else changed on the switch; the learned MAC is there.
-	waitState(t, dev, expected(c, dpKey, learned), "after learning")
+	want = expected(c, dpKey, learned)
+	waitState(t, dev, want, "after learning")
+	return want
 }
 
 func waitState(t *testing.T, dev device, want switchState, when string) {
