@@ -1,7 +1,11 @@
 // Package drivers4 runs one end-to-end scenario unchanged through each of
-// vtepgw's four in-tree drivers (hwvtep, gnmi, netconf, kernel), against the
-// real OVN stack and the real vtepgw daemon, and checks that each switch
-// ends in equivalent state (issue 5, "Done means"):
+// vtepgw's four in-tree drivers (hwvtep on a real hardware_vtep
+// ovsdb-server; gnmi, adapters sonic and eos, on the simulator's gNMI face;
+// netconf, adapters vtepgw and junos, on the simulator's NETCONF face;
+// kernel in a network namespace the test makes), against the real OVN stack
+// and the real vtepgw daemon (testbed.StartVtepgw, built once by TestMain),
+// and checks that each switch ends in equivalent state (issue 5, "Done
+// means"):
 //
 //   - SB topology → switch: a logical switch with two VIF ports bound to
 //     VXLAN chassis and a vtep port gives the switch's logical switch the
@@ -12,5 +16,6 @@
 //
 // Each device's own view (not the driver's) is normalised into one struct
 // and compared with the value expected for its capability class
-// (drivers.Capabilities). The package has only tests.
+// (drivers.Capabilities); every switch of one class must end identical.
+// The package has only tests.
 package drivers4

@@ -1,13 +1,9 @@
 package drivers4
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -22,36 +18,9 @@ import (
 // vtepgwBin is the daemon built once by TestMain.
 var vtepgwBin string
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "vtepgw-drivers4")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: temp dir: %v\n", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	vtepgwBin = filepath.Join(dir, "vtepgw")
-	goBin, err := exec.LookPath("go") // go test puts its own GOROOT/bin first
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: %v\n", err)
-		return 1
-	}
-	args := []string{"build", "-o", vtepgwBin}
-	if os.Getenv("VTEPGW_E2E_RACE") == "1" {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command(goBin, append(args, "github.com/vtepgw/vtepgw/cmd/vtepgw")...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: build vtepgw: %v\n%s", err, out)
-		return 1
-	}
-	code := m.Run()
-	if err := testbed.CheckLeaks(); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: leaked processes:\n%v\n", err)
-		code = 1
-	}
-	return code
+func TestMain(m *testing.M) {
+	os.Exit(testbed.VtepgwMain(m, &vtepgwBin, testbed.VtepgwMainOptions{
+		TempPrefix: "vtepgw-drivers4", RaceEnv: "VTEPGW_E2E_RACE", Prebuilt: true}))
 }
 
 // The names every device uses, so that one scenario fits all four.
@@ -283,44 +252,12 @@ func atoi(t testing.TB, s string) int {
 // and waits for its control socket.
 func startGateway(t *testing.T, sbRemote string, sw map[string]any) {
 	t.Helper()
-	dir := testbed.NewDir(t)
-	logFile := filepath.Join(dir, "vtepgw.log")
-	ctl := filepath.Join(dir, "vtepgw.ctl")
-	cfg := filepath.Join(dir, "vtepgw.yaml")
 	// JSON is YAML: no quoting surprises.
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "ovnsb-db: %q\nlog-level: debug\nswitches:\n  - %s\n", sbRemote, jsonOf(sw))
-	if err := os.WriteFile(cfg, b.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p, err := testbed.StartProcess(t, testbed.ProcessConfig{Name: "vtepgw", Path: vtepgwBin,
-		Args: []string{"-vconsole:off", "--config=" + cfg, "--pidfile=" + filepath.Join(dir, "vtepgw.pid"),
-			"--log-file=" + logFile, "--unixctl=" + ctl},
-		Dir: dir, LogPath: logFile})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := fmt.Sprintf("log-level: debug\nswitches:\n  - %s\n", jsonOf(sw))
 	t.Cleanup(func() {
-		_ = p.Stop()
-		if out, err := os.ReadFile(p.OutputPath()); err == nil && bytes.Contains(out, []byte("DATA RACE")) {
-			t.Errorf("vtepgw: race detected:\n%s", out)
-		}
 		if t.Failed() {
-			data, _ := os.ReadFile(logFile)
-			lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-			t.Logf("config:\n%s\nvtepgw log (last %d lines):\n%s", b.String(), min(len(lines), 60), strings.Join(lines[max(0, len(lines)-60):], "\n"))
+			t.Logf("vtepgw configuration:\n%s", cfg)
 		}
 	})
-	testbed.Eventually(t, 20*time.Second, 10*time.Millisecond, func() (bool, string) {
-		if p.Exited() {
-			out, _ := os.ReadFile(p.OutputPath())
-			t.Fatalf("vtepgw exited during start-up: %v\n%s", p.ExitErr(), out)
-		}
-		c, err := net.Dial("unix", ctl)
-		if err != nil {
-			return false, fmt.Sprintf("control socket: %v", err)
-		}
-		c.Close()
-		return true, ""
-	})
+	testbed.StartVtepgw(t, testbed.VtepgwOptions{Bin: vtepgwBin, SBRemote: sbRemote, Config: cfg, FailLogLines: 60})
 }
