@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vtepgw/vtepgw/testbed"
 )
 
 // record is one committed transaction read from an ovsdb-server standalone
@@ -34,21 +32,13 @@ func (r record) String() string {
 	return fmt.Sprintf("#%d %s %q %v", r.Index, r.Time.Format("15:04:05.000"), r.Comment, r.Ops)
 }
 
-// errCompacted is returned when the file shrank: ovsdb-server compacted it
-// and the transaction history is gone.
-var errCompacted = errors.New("database file was compacted (history lost)")
-
-// follower reads a standalone ovsdb database file ("OVSDB JSON LEN SHA1"
-// header lines, each followed by LEN bytes of JSON) as ovsdb-server appends
-// to it, and keeps the list of transactions plus live-row bookkeeping. It
-// never talks to the server, so watching a database costs the server
-// nothing. Not safe for concurrent use.
+// follower reads a standalone ovsdb database file as ovsdb-server appends
+// to it (testbed.DBFile, kept open), and keeps the list of transactions
+// plus live-row bookkeeping. It never talks to the server, so watching a
+// database costs the server nothing. A compacted (shrunk) file is an error
+// wrapping testbed.ErrDBFileShrank. Not safe for concurrent use.
 type follower struct {
-	path    string
-	f       *os.File
-	off     int64
-	buf     []byte
-	schema  bool                           // schema record seen
+	file    *testbed.DBFile
 	live    map[string]map[string]struct{} // table -> uuid
 	keyCol  map[string]string              // table -> column indexed on insert
 	byKey   map[string]map[string]string   // table -> key value -> uuid
@@ -61,104 +51,33 @@ type follower struct {
 // found by it; watch lists the tables whose live row count every record
 // carries in After.
 func newFollower(path string, keyCols map[string]string, watch ...string) (*follower, error) {
-	f, err := os.Open(path)
+	f, err := testbed.OpenDBFile(path, true)
 	if err != nil {
 		return nil, err
 	}
 	fl := &follower{
-		path: path, f: f,
+		file:   f,
 		live:   map[string]map[string]struct{}{},
 		keyCol: keyCols,
 		byKey:  map[string]map[string]string{},
 		watch:  watch,
 	}
 	if err := fl.poll(); err != nil {
-		_ = f.Close()
+		f.Close()
 		return nil, err
 	}
 	return fl, nil
 }
 
-func (fl *follower) close() { _ = fl.f.Close() }
+func (fl *follower) close() { fl.file.Close() }
 
 // poll reads what was appended since the last call and parses every
 // complete record.
-func (fl *follower) poll() error {
-	st, err := fl.f.Stat()
-	if err != nil {
-		return err
-	}
-	if st.Size() < fl.off {
-		return fmt.Errorf("%s: %w", fl.path, errCompacted)
-	}
-	if st.Size() > fl.off {
-		chunk := make([]byte, st.Size()-fl.off)
-		n, err := io.ReadFull(io.NewSectionReader(fl.f, fl.off, int64(len(chunk))), chunk)
-		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-			return fmt.Errorf("%s: %w", fl.path, err)
-		}
-		fl.off += int64(n)
-		fl.buf = append(fl.buf, chunk[:n]...)
-	}
-	return fl.parse()
-}
+func (fl *follower) poll() error { return fl.file.Read(nil, fl.apply) }
 
-func (fl *follower) parse() error {
-	for {
-		data := bytes.TrimLeft(fl.buf, "\n")
-		nl := bytes.IndexByte(data, '\n')
-		if nl < 0 {
-			fl.buf = data
-			return nil
-		}
-		f := strings.Fields(string(data[:nl]))
-		if len(f) != 4 || f[0] != "OVSDB" || f[1] != "JSON" {
-			return fmt.Errorf("%s: bad record header %q", fl.path, data[:nl])
-		}
-		n, err := strconv.Atoi(f[2])
-		if err != nil || n < 0 {
-			return fmt.Errorf("%s: bad record length %q", fl.path, f[2])
-		}
-		if len(data) < nl+1+n {
-			fl.buf = data
-			return nil // still being written
-		}
-		body := data[nl+1 : nl+1+n]
-		rest := data[nl+1+n:]
-		if !fl.schema {
-			fl.schema = true
-		} else if err := fl.apply(body); err != nil {
-			return err
-		}
-		// Do not keep the (possibly large) consumed prefix alive.
-		fl.buf = append([]byte(nil), rest...)
-	}
-}
-
-func (fl *follower) apply(body []byte) error {
-	var rec map[string]json.RawMessage
-	if err := json.Unmarshal(body, &rec); err != nil {
-		return fmt.Errorf("%s: record %d: %w", fl.path, len(fl.records), err)
-	}
-	r := record{Index: len(fl.records), Ops: map[string]int{}}
-	if d, ok := rec["_date"]; ok {
-		var ms int64
-		if err := json.Unmarshal(d, &ms); err != nil {
-			return fmt.Errorf("%s: _date: %w", fl.path, err)
-		}
-		r.Time = time.UnixMilli(ms)
-	}
-	if c, ok := rec["_comment"]; ok {
-		_ = json.Unmarshal(c, &r.Comment)
-	}
-	for table, v := range rec {
-		if strings.HasPrefix(table, "_") {
-			continue
-		}
-		var rows map[string]json.RawMessage
-		if err := json.Unmarshal(v, &rows); err != nil {
-			return fmt.Errorf("%s: table %s: %w", fl.path, table, err)
-		}
+func (fl *follower) apply(x testbed.DBTxn) error {
+	r := record{Index: x.Index, Time: x.Time, Comment: x.Comment, Ops: map[string]int{}}
+	for table, rows := range x.Tables {
 		live := fl.live[table]
 		if live == nil {
 			live = map[string]struct{}{}

@@ -236,7 +236,7 @@ func (s *stack) waitUMR(n, mark int) (record, error) {
 		return s.vtf.count(tUMR) == n
 	})
 	if err != nil {
-		if !errors.Is(err, errCompacted) {
+		if !errors.Is(err, testbed.ErrDBFileShrank) {
 			err = fmt.Errorf("%w: %v (it has %d)", errTimeout, err, s.vtf.count(tUMR))
 		}
 		return record{}, err

@@ -1,16 +1,15 @@
 package learning
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vtepgw/vtepgw/testbed"
 )
 
 // Row is one database row as OVSDB JSON values, by column. A row read from
@@ -142,16 +141,14 @@ func (r Record) String() string {
 	return fmt.Sprintf("#%d %s %q [%s]", r.Index, r.Time.Format("15:04:05.000"), r.Comment, strings.Join(ops, ", "))
 }
 
-// Follower reads a standalone ovsdb-server database file ("OVSDB JSON LEN
-// SHA1" header lines, each followed by LEN bytes of JSON) as the server
-// appends to it, and keeps every transaction and a replica of the rows. It
-// never talks to the server, so watching costs the server nothing, and the
-// commit times are the server's. Not safe for concurrent use.
+// Follower reads a standalone ovsdb-server database file as the server
+// appends to it (testbed.DBFile, opened anew by every Poll) and keeps every
+// transaction and a replica of the rows. It never talks to the server, so
+// watching costs the server nothing, and the commit times are the
+// server's. Not safe for concurrent use.
 type Follower struct {
-	path   string
-	off    int64
-	buf    []byte
-	schema bool
+	path string
+	file *testbed.DBFile
 	// multi: table → column → true for columns that can hold more than
 	// one value (those a diff record changes element by element).
 	multi   map[string]map[string]bool
@@ -161,7 +158,11 @@ type Follower struct {
 
 // NewFollower reads the database file at path.
 func NewFollower(path string) (*Follower, error) {
-	fl := &Follower{path: path}
+	f, err := testbed.OpenDBFile(path, false)
+	if err != nil {
+		return nil, err
+	}
+	fl := &Follower{path: path, file: f}
 	fl.reset()
 	if err := fl.Poll(); err != nil {
 		return nil, err
@@ -170,7 +171,7 @@ func NewFollower(path string) (*Follower, error) {
 }
 
 func (fl *Follower) reset() {
-	fl.off, fl.buf, fl.schema = 0, nil, false
+	fl.file.Rewind()
 	fl.rows = map[string]map[string]Row{}
 	fl.records = nil
 }
@@ -179,89 +180,17 @@ func (fl *Follower) reset() {
 // (compacted, or a torn last record truncated after a crash), it is read
 // again from the start.
 func (fl *Follower) Poll() error {
-	f, err := os.Open(fl.path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if st.Size() < fl.off {
+	err := fl.file.Read(fl.readSchema, fl.apply)
+	if errors.Is(err, testbed.ErrDBFileShrank) {
 		fl.reset()
+		err = fl.file.Read(fl.readSchema, fl.apply)
 	}
-	if st.Size() > fl.off {
-		chunk := make([]byte, st.Size()-fl.off)
-		n, err := io.ReadFull(io.NewSectionReader(f, fl.off, int64(len(chunk))), chunk)
-		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-			return fmt.Errorf("%s: %w", fl.path, err)
-		}
-		fl.off += int64(n)
-		fl.buf = append(fl.buf, chunk[:n]...)
-	}
-	return fl.parse()
+	return err
 }
 
-func (fl *Follower) parse() error {
-	for {
-		data := bytes.TrimLeft(fl.buf, "\n")
-		nl := bytes.IndexByte(data, '\n')
-		if nl < 0 {
-			fl.buf = data
-			return nil
-		}
-		f := strings.Fields(string(data[:nl]))
-		if len(f) != 4 || f[0] != "OVSDB" || f[1] != "JSON" {
-			return fmt.Errorf("%s: bad record header %q", fl.path, data[:nl])
-		}
-		n, err := strconv.Atoi(f[2])
-		if err != nil || n < 0 {
-			return fmt.Errorf("%s: bad record length %q", fl.path, f[2])
-		}
-		if len(data) < nl+1+n {
-			fl.buf = data
-			return nil // still being written
-		}
-		body := data[nl+1 : nl+1+n]
-		rest := data[nl+1+n:]
-		if !fl.schema {
-			fl.schema = true
-			if err := fl.readSchema(body); err != nil {
-				return err
-			}
-		} else if err := fl.apply(body); err != nil {
-			return err
-		}
-		fl.buf = append([]byte(nil), rest...)
-	}
-}
-
-func (fl *Follower) apply(body []byte) error {
-	var rec map[string]json.RawMessage
-	if err := json.Unmarshal(body, &rec); err != nil {
-		return fmt.Errorf("%s: record %d: %w", fl.path, len(fl.records), err)
-	}
-	r := Record{Index: len(fl.records), Changes: map[string]map[string]Change{}}
-	if d, ok := rec["_date"]; ok {
-		var ms int64
-		if err := json.Unmarshal(d, &ms); err != nil {
-			return fmt.Errorf("%s: _date: %w", fl.path, err)
-		}
-		r.Time = time.UnixMilli(ms)
-	}
-	if c, ok := rec["_comment"]; ok {
-		_ = json.Unmarshal(c, &r.Comment)
-	}
-	isDiff := string(rec["_is_diff"]) == "true"
-	for table, v := range rec {
-		if strings.HasPrefix(table, "_") {
-			continue
-		}
-		var rows map[string]json.RawMessage
-		if err := json.Unmarshal(v, &rows); err != nil {
-			return fmt.Errorf("%s: table %s: %w", fl.path, table, err)
-		}
+func (fl *Follower) apply(x testbed.DBTxn) error {
+	r := Record{Index: x.Index, Time: x.Time, Comment: x.Comment, Changes: map[string]map[string]Change{}}
+	for table, rows := range x.Tables {
 		live := fl.rows[table]
 		if live == nil {
 			live = map[string]Row{}
@@ -287,7 +216,7 @@ func (fl *Follower) apply(body []byte) error {
 					merged[k] = v
 				}
 				for k, v := range cols {
-					if isDiff && fl.multi[table][k] && old[k] != nil {
+					if x.IsDiff && fl.multi[table][k] && old[k] != nil {
 						nv, err := applyDiff(old[k], v)
 						if err != nil {
 							return fmt.Errorf("%s: %s row %s column %s: %w", fl.path, table, uuid, k, err)
