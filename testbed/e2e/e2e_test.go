@@ -555,50 +555,15 @@ func (x txn) String() string {
 // headers, each followed by one JSON record) and returns its transactions
 // after the schema record. A record still being written is ignored.
 func readTxns(path string) ([]txn, error) {
-	data, err := os.ReadFile(path)
+	f, err := testbed.OpenDBFile(path, false)
 	if err != nil {
 		return nil, err
 	}
 	seen := map[string]bool{} // table/uuid of live rows
 	var out []txn
-	for first := true; len(data) > 0; first = false {
-		nl := bytes.IndexByte(data, '\n')
-		if nl < 0 {
-			break
-		}
-		f := strings.Fields(string(data[:nl]))
-		if len(f) != 4 || f[0] != "OVSDB" || f[1] != "JSON" {
-			return nil, fmt.Errorf("%s: bad record header %q", path, data[:nl])
-		}
-		n, err := strconv.Atoi(f[2])
-		if err != nil {
-			return nil, fmt.Errorf("%s: bad record length: %w", path, err)
-		}
-		if len(data) < nl+1+n {
-			break // being written
-		}
-		body := data[nl+1 : nl+1+n]
-		data = bytes.TrimLeft(data[nl+1+n:], "\n")
-		if first {
-			continue // the schema
-		}
-		var rec map[string]json.RawMessage
-		if err := json.Unmarshal(body, &rec); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		x := txn{ops: map[string]int{}, cols: map[string]int{}}
-		for k, v := range rec {
-			if k == "_comment" {
-				_ = json.Unmarshal(v, &x.comment)
-				continue
-			}
-			if strings.HasPrefix(k, "_") {
-				continue
-			}
-			var rows map[string]json.RawMessage
-			if err := json.Unmarshal(v, &rows); err != nil {
-				return nil, fmt.Errorf("%s: table %s: %w", path, k, err)
-			}
+	err = f.Read(nil, func(d testbed.DBTxn) error {
+		x := txn{comment: d.Comment, ops: map[string]int{}, cols: map[string]int{}}
+		for k, rows := range d.Tables {
 			for uuid, r := range rows {
 				id := k + "/" + uuid
 				switch {
@@ -620,6 +585,10 @@ func readTxns(path string) ([]txn, error) {
 			}
 		}
 		out = append(out, x)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
