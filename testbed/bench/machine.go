@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -32,30 +29,14 @@ func cpuTime(pid int) (time.Duration, error) {
 
 // machine describes where the benchmark ran.
 type machine struct {
-	CPUs     int
-	CPUModel string
-	Kernel   string
-	MemTotal string
-	Go       string
-	LoadAvg  string
+	testbed.Machine
 	Packages []string // "name version"
 	VTEPGW   string   // vtepgw --version
 	Ref      string   // ovn-controller-vtep --version, first line
 }
 
 func describeMachine(vtepgwBin string) machine {
-	m := machine{CPUs: runtime.NumCPU(), Go: runtime.Version()}
-	m.CPUModel = firstField("/proc/cpuinfo", "model name")
-	m.MemTotal = firstField("/proc/meminfo", "MemTotal")
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(b))
-	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		f := strings.Fields(string(b))
-		if len(f) >= 3 {
-			m.LoadAvg = strings.Join(f[:3], " ")
-		}
-	}
+	m := machine{Machine: testbed.DescribeMachine()}
 	for _, p := range []string{"ovn-controller-vtep", "ovn-central", "ovn-common", "openvswitch-switch", "openvswitch-common"} {
 		out, err := exec.Command("dpkg-query", "-W", "-f", "${Version}", p).Output()
 		v := strings.TrimSpace(string(out))
@@ -73,22 +54,6 @@ func describeMachine(vtepgwBin string) machine {
 		}
 	}
 	return m
-}
-
-func firstField(path, key string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return "?"
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == key {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "?"
 }
 
 func (m machine) String() string {

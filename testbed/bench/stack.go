@@ -514,7 +514,7 @@ type result struct {
 func runStack(cfg *config, kind string) (res *result, err error) {
 	res = &result{Kind: kind, Conv: map[int][]bindPhase{}, Grow: map[int]bindPhase{}, Churn: map[int]churnPhase{}, RSSAt: map[int]uint64{}}
 	t := newTB(kind, cfg.keep, cfg.verbose)
-	err = t.run(func() error {
+	err = t.Run(func() error {
 		s := &stack{cfg: cfg, t: t, kind: kind}
 		start := time.Now()
 		s.setup()
