@@ -42,7 +42,7 @@ lint:
 bench: deps build
 	$(GO) run ./testbed/bench -out docs/BENCHMARKS.md
 	$(GO) run ./testbed/bench/learning -vtepgw bin/vtepgw -out docs/BENCHMARKS.md
-	$(GO) run ./testbed/bench/netconf -out docs/BENCHMARKS.md
+	$(GO) run ./testbed/bench/drivers -out docs/BENCHMARKS.md
 	$(GO) run ./simulator/bench -out docs/BENCHMARKS-vtepsim.md
 
 clean:
