@@ -300,5 +300,5 @@ func writeSection(file, section string) error {
 	if !replaced {
 		text = strings.TrimRight(text, "\n") + "\n\n" + section
 	}
-	return os.WriteFile(file, []byte(text), 0o644)
+	return os.WriteFile(file, []byte(strings.TrimRight(text, "\n")+"\n"), 0o644)
 }
