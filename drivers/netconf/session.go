@@ -384,6 +384,11 @@ func (s *session) Close() error {
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.err == nil {
+		// Apply fails and Connected is false from now on, even when
+		// no RPC fails to tell (an Apply with nothing to write).
+		s.err = fmt.Errorf("session closed: %w", drivers.ErrDisconnected)
+	}
 	if s.nc != nil {
 		return s.nc.Close()
 	}
