@@ -22,6 +22,17 @@
 // are skipped with the interface's name when it is missing, so a vendor
 // runs the same suite with whatever its device offers.
 //
+// The suite honours what the session reports it cannot do
+// (drivers.Capabilities; a session without drivers.CapabilityReporter
+// can do everything): it writes no remote unicast entries to a
+// NoUcastRemote switch and no multicast groups to a FloodListsOnly one
+// (bulk cases then write multicast groups instead of unicast MACs, or are
+// skipped when only flood lists remain; case Unsupported checks that such
+// entries are refused), it does not look for an entry's IP in the device's
+// view of a ShadowsUcastIP switch nor for VNI 0 in a ShadowsVNIZero one,
+// and after a restart it lets such a session set those values again,
+// provided that writes nothing to the device.
+//
 // The cases (names as in `go test -run 'Conformance/NAME'`):
 //
 //	Connect             session basics, KindResync after connect, bindings
@@ -50,6 +61,8 @@
 //	                    or VNI: ErrInvalid, nothing written
 //	ReplicationModes    modes the switch reports (drivers.CapabilityReporter)
 //	                    round-trip; others fail with ErrUnsupported
+//	Unsupported         entries ruled out by NoUcastRemote or FloodListsOnly
+//	                    fail with ErrUnsupported, nothing written
 //	Limits              MaxRemoteMACs is enforced with ErrLimit, nothing
 //	                    written
 //

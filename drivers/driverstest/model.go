@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/vtepgw/vtepgw/drivers"
 	"github.com/vtepgw/vtepgw/vtep"
 )
 
@@ -64,6 +65,29 @@ func (m *model) apply(cs *vtep.Changeset) {
 }
 
 func (m *model) has(ls string) bool { return slices.Contains(m.ls, ls) }
+
+// shadowed reports whether cs only sets again what a session of a switch
+// with caps forgets when it restarts (ShadowsUcastIP, ShadowsVNIZero), as
+// sw reads it: the IP of a unicast entry whose locator sw reads already,
+// VNI 0 where sw reads none.
+func shadowed(cs *vtep.Changeset, sw vtep.Switch, caps drivers.Capabilities) bool {
+	if len(cs.McastRemote) > 0 {
+		return false
+	}
+	for _, c := range cs.LogicalSwitches {
+		ls, _ := sw.LogicalSwitch(c.Name)
+		if !caps.ShadowsVNIZero || c.VNI == nil || *c.VNI != 0 || ls.VNI != nil || c.ReplicationMode != "" {
+			return false
+		}
+	}
+	for _, c := range cs.UcastRemote {
+		u, ok := sw.UcastRemote(c.Key)
+		if !caps.ShadowsUcastIP || c.Set == nil || !ok || u.Locator != c.Set.Locator || u.IP == c.Set.IP {
+			return false
+		}
+	}
+	return true
+}
 
 // diff returns the changeset that turns what sw reports into m, computed
 // as the core computes it.
@@ -243,8 +267,12 @@ func (e *env) checkDevice(what string, m *model) (*State, bool) {
 			p.add("logical switch %q missing on the device", name)
 			continue
 		}
-		if !sameVNI(got, m.vni[name]) {
-			p.add("logical switch %q: device VNI %s, want %s", name, fmtVNI(got), fmtVNI(m.vni[name]))
+		want := m.vni[name]
+		if e.caps.ShadowsVNIZero && want != nil && *want == 0 {
+			want = nil // the switch has no VNI 0: the session shadows it
+		}
+		if !sameVNI(got, want) {
+			p.add("logical switch %q: device VNI %s, want %s", name, fmtVNI(got), fmtVNI(want))
 		}
 	}
 	for key, got := range st.UcastRemote {
@@ -255,7 +283,10 @@ func (e *env) checkDevice(what string, m *model) (*State, bool) {
 		switch {
 		case !ok:
 			p.add("device has ucast %s = %s, which should not exist", key, fmtUcast(got))
-		case got.Locator != want.Locator || got.IP != want.IP || got.Duplicates != 0:
+		case got.Locator != want.Locator || got.Duplicates != 0 || (got.IP != want.IP && !e.caps.ShadowsUcastIP):
+			if e.caps.ShadowsUcastIP {
+				want.IP = "" // the switch stores none: the session shadows it
+			}
 			p.add("device ucast %s = %s, want %s", key, fmtUcast(got), fmtUcast(want))
 		}
 	}

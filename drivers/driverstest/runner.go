@@ -179,6 +179,10 @@ type env struct {
 	ls  []string
 	s   drivers.Session
 	rec *recorder
+	// caps are the current session's capabilities
+	// (drivers.CapabilityReporter); the zero value, which holds every
+	// entry and stores every value, when it reports none.
+	caps drivers.Capabilities
 }
 
 // connect opens a new session (closing it when the case ends) and makes
@@ -202,6 +206,10 @@ func (e *env) connect() drivers.Session {
 		}
 	})
 	e.s, e.rec = s, rec
+	e.caps = drivers.Capabilities{}
+	if cr, ok := s.(drivers.CapabilityReporter); ok {
+		e.caps = cr.Capabilities()
+	}
 	return s
 }
 

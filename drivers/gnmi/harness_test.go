@@ -5,9 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,22 +32,7 @@ type harness struct {
 	settings map[string]any
 }
 
-// knownGaps are the suite's cases that cannot pass yet: they start from a
-// state with a remote multicast group (01:00:5e:00:00:fb), which these
-// devices do not have (Capabilities.FloodListsOnly), and they compare
-// remote-MAC IPs and VNI 0 on the device, which it cannot store
-// (Capabilities.ShadowsUcastIP, ShadowsVNIZero). With an uncommitted
-// copy of the suite that honours those capabilities, every case passes
-// for both adapters. Set VTEPGW_CONFORMANCE_STRICT=1 to run them anyway.
-var knownGaps = []string{"ApplyIdempotent", "UpdateDelete", "Reconnect", "Restart", "Cancel", "Closed", "ExternalDelete", "BadInput"}
-
-func (h harness) New(t testing.TB) driverstest.Device {
-	name := t.Name()
-	if i := strings.LastIndexByte(name, '/'); i >= 0 && os.Getenv("VTEPGW_CONFORMANCE_STRICT") != "1" && slices.Contains(knownGaps, name[i+1:]) {
-		t.Skipf("known gap (see knownGaps): the suite's base state has a remote multicast group these devices cannot hold")
-	}
-	return h.start(t)
-}
+func (h harness) New(t testing.TB) driverstest.Device { return h.start(t) }
 
 func (harness) EventTimeout() time.Duration { return 15 * time.Second }
 

@@ -121,19 +121,26 @@ func (f *face) DeleteRemote(_ context.Context, k vtep.MACKey) error {
 }
 func (f *face) Changes(context.Context) (uint64, error) { return f.dev.Changes(), nil }
 
-type faceHarness struct{ candidate bool }
-
-func (h faceHarness) New(t testing.TB) driverstest.Device {
-	return startFace(t, faceOpts{candidate: h.candidate})
+type faceHarness struct {
+	candidate bool
+	adapter   string
 }
 
-// The vtepgw adapter against the simulator's face, both targets.
+func (h faceHarness) New(t testing.TB) driverstest.Device {
+	return startFace(t, faceOpts{candidate: h.candidate, adapter: h.adapter})
+}
+
+// Both adapters against the simulator's face, both targets. The junos
+// adapter holds flood lists only (Capabilities.NoUcastRemote,
+// FloodListsOnly), which the suite honours.
 func TestConformanceFace(t *testing.T) {
-	for _, candidate := range []bool{false, true} {
-		t.Run(map[bool]string{false: "running", true: "candidate"}[candidate], func(t *testing.T) {
-			t.Parallel()
-			driverstest.Run(t, faceHarness{candidate: candidate})
-		})
+	for _, adapter := range []string{"vtepgw", "junos"} {
+		for _, candidate := range []bool{false, true} {
+			t.Run(adapter+"/"+map[bool]string{false: "running", true: "candidate"}[candidate], func(t *testing.T) {
+				t.Parallel()
+				driverstest.Run(t, faceHarness{candidate: candidate, adapter: adapter})
+			})
+		}
 	}
 }
 

@@ -36,7 +36,10 @@ type Options struct {
 	// LogicalSwitches are created with the device, each bound to port
 	// "p<i>" VLAN 0 (default "ls0", "ls1").
 	LogicalSwitches []string
-	// Capabilities are reported by sessions and enforced by Apply.
+	// Capabilities are reported by sessions and enforced by Apply: modes,
+	// MaxRemoteMACs, RemoteMACsNeedVNI, NoUcastRemote and FloodListsOnly
+	// (ErrUnsupported); with ShadowsUcastIP and ShadowsVNIZero the device
+	// stores no IP and no VNI 0, and each session shadows what it wrote.
 	Capabilities drivers.Capabilities
 	// EntryDelay is how long the device takes to write one entry; Apply
 	// stays cancellable meanwhile.
@@ -60,6 +63,9 @@ type Quirks struct {
 	NoValidation bool
 	// StaleLocal: sessions miss learned MACs that age out.
 	StaleLocal bool
+	// IgnoreCapabilities: entries that NoUcastRemote or FloodListsOnly
+	// rule out are written anyway.
+	IgnoreCapabilities bool
 }
 
 type state struct {
@@ -308,7 +314,8 @@ func (c connector) Connect(ctx context.Context, notify func(vtep.Key)) (drivers.
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", c.d.opts.Switch, context.Cause(ctx))
 	}
-	s := &session{d: c.d, notify: notify, stop: make(chan struct{})}
+	s := &session{d: c.d, notify: notify, stop: make(chan struct{}),
+		shadowIP: map[vtep.MACKey]vtep.UcastMAC{}, shadowVNI0: map[string]bool{}}
 	c.d.attach(s)
 	notify(vtep.Key{Kind: vtep.KindResync})
 	return s, nil
@@ -323,10 +330,15 @@ type session struct {
 
 	applyMu sync.Mutex // serialises Apply
 
-	mu        sync.Mutex // guards cache, connected and closed
+	mu        sync.Mutex // guards cache, connected, closed and the shadows
 	cache     *state
 	connected bool
 	closed    bool
+	// What the session wrote and the device does not store
+	// (ShadowsUcastIP, ShadowsVNIZero); kept across reconnects, not by a
+	// new session.
+	shadowIP   map[vtep.MACKey]vtep.UcastMAC // Locator and IP as written
+	shadowVNI0 map[string]bool
 }
 
 // dropped is called by the device when it drops the session: the session
@@ -406,8 +418,34 @@ func (s *session) lsLocked(name string) vtep.LogicalSwitch {
 	if v := s.cache.vni[name]; v != nil {
 		n := *v
 		ls.VNI = &n
+	} else if s.shadowVNI0[name] {
+		ls.VNI = new(int)
 	}
 	return ls
+}
+
+// viewLocked is what the session reads for k, as a comparable string.
+func (s *session) viewLocked(k vtep.Key) string {
+	switch k.Kind {
+	case vtep.KindLogicalSwitch:
+		ls := s.lsLocked(k.Name)
+		return fmt.Sprint(fmtVNI(ls.VNI), ls.ReplicationMode)
+	case vtep.KindUcastRemote:
+		v, ok := s.ucastLocked(k.MACKey())
+		return fmt.Sprintf("%v %s %s", ok, v.Locator, v.IP)
+	case vtep.KindMcastRemote:
+		v, ok := s.cache.mcast[k.MACKey()]
+		return fmt.Sprintf("%v %v %s", ok, v.Locators, v.IP)
+	}
+	return ""
+}
+
+func (s *session) ucastLocked(k vtep.MACKey) (vtep.UcastMAC, bool) {
+	v, ok := s.cache.ucast[k]
+	if sh, shadowed := s.shadowIP[k]; ok && shadowed && sh.Locator == v.Locator {
+		v.IP = sh.IP
+	}
+	return v, ok
 }
 
 func (s *session) LogicalSwitch(name string) (vtep.LogicalSwitch, bool) {
@@ -422,8 +460,7 @@ func (s *session) LogicalSwitch(name string) (vtep.LogicalSwitch, bool) {
 func (s *session) UcastRemote(k vtep.MACKey) (vtep.UcastMAC, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, ok := s.cache.ucast[k]
-	return v, ok
+	return s.ucastLocked(k)
 }
 
 func (s *session) McastRemote(k vtep.MACKey) (vtep.McastMAC, bool) {
@@ -499,6 +536,18 @@ func (s *session) validate(cs *vtep.Changeset) error {
 		return err
 	}
 	caps := s.d.opts.Capabilities
+	if !q.IgnoreCapabilities {
+		for _, c := range cs.UcastRemote {
+			if c.Set != nil && !caps.Supports(vtep.UcastRemoteKey(c.Key)) {
+				return fmt.Errorf("ucast %s: the switch holds no remote unicast entries: %w", c.Key, drivers.ErrUnsupported)
+			}
+		}
+		for _, c := range cs.McastRemote {
+			if c.Set != nil && !caps.Supports(vtep.McastRemoteKey(c.Key)) {
+				return fmt.Errorf("mcast %s: the switch holds flood lists only: %w", c.Key, drivers.ErrUnsupported)
+			}
+		}
+	}
 	s.d.mu.Lock()
 	defer s.d.mu.Unlock()
 	st := s.d.st
@@ -568,11 +617,34 @@ func (d *Device) commit(s *session, cs *vtep.Changeset) error {
 		return fmt.Errorf("in-memory switch %s: %w", d.opts.Switch, drivers.ErrDisconnected)
 	}
 	q := d.opts.Quirks
+	caps := d.opts.Capabilities
+	// The session's reads of what cs changes, to notify the changes that
+	// write nothing to the device (shadowed values).
+	before := map[vtep.Key]string{}
+	s.mu.Lock()
+	for _, k := range changeKeys(cs) {
+		before[k] = s.viewLocked(k)
+	}
+	s.mu.Unlock()
 	var keys []vtep.Key
 	wrote := func(k vtep.Key) {
 		d.writes++
 		keys = append(keys, k)
 	}
+	defer func() {
+		published := map[vtep.Key]bool{}
+		for _, k := range keys {
+			published[k] = true
+		}
+		for _, k := range changeKeys(cs) {
+			s.mu.Lock()
+			changed := s.viewLocked(k) != before[k]
+			s.mu.Unlock()
+			if changed && !published[k] {
+				s.notify(k)
+			}
+		}
+	}()
 	for _, c := range cs.LogicalSwitches {
 		old, ok := d.st.vni[c.Name]
 		if !ok {
@@ -582,12 +654,17 @@ func (d *Device) commit(s *session, cs *vtep.Changeset) error {
 		if c.ReplicationMode != "" {
 			mode = c.ReplicationMode
 		}
-		if q.RewriteUnchanged || !sameVNI(old, c.VNI) || mode != d.st.mode[c.Name] {
-			var v *int
-			if c.VNI != nil {
-				n := *c.VNI
-				v = &n
-			}
+		var v *int
+		if c.VNI != nil && (*c.VNI != 0 || !caps.ShadowsVNIZero) {
+			n := *c.VNI
+			v = &n
+		}
+		if caps.ShadowsVNIZero {
+			s.mu.Lock()
+			s.shadowVNI0[c.Name] = c.VNI != nil && *c.VNI == 0
+			s.mu.Unlock()
+		}
+		if q.RewriteUnchanged || !sameVNI(old, v) || mode != d.st.mode[c.Name] {
 			d.st.vni[c.Name], d.st.mode[c.Name] = v, mode
 			wrote(vtep.LogicalSwitchKey(c.Name))
 		}
@@ -619,6 +696,16 @@ func (d *Device) commit(s *session, cs *vtep.Changeset) error {
 		if q.DropIP {
 			v.IP = ""
 		}
+		if caps.ShadowsUcastIP {
+			s.mu.Lock()
+			if v.IP != "" {
+				s.shadowIP[c.Key] = v
+			} else {
+				delete(s.shadowIP, c.Key)
+			}
+			s.mu.Unlock()
+			v.IP = ""
+		}
 		if q.RewriteUnchanged || !had || old != v {
 			d.st.ucast[c.Key] = v
 			wrote(vtep.UcastRemoteKey(c.Key))
@@ -641,6 +728,28 @@ func (d *Device) commit(s *session, cs *vtep.Changeset) error {
 	}
 	d.publish(keys)
 	return nil
+}
+
+// changeKeys returns the keys cs changes.
+func changeKeys(cs *vtep.Changeset) []vtep.Key {
+	var out []vtep.Key
+	for _, c := range cs.LogicalSwitches {
+		out = append(out, vtep.LogicalSwitchKey(c.Name))
+	}
+	for _, c := range cs.UcastRemote {
+		out = append(out, vtep.UcastRemoteKey(c.Key))
+	}
+	for _, c := range cs.McastRemote {
+		out = append(out, vtep.McastRemoteKey(c.Key))
+	}
+	return out
+}
+
+func fmtVNI(v *int) string {
+	if v == nil {
+		return "unset"
+	}
+	return fmt.Sprint(*v)
 }
 
 func sameVNI(a, b *int) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
