@@ -15,8 +15,8 @@ import (
 	"github.com/ovn-org/libovsdb/client"
 	"github.com/ovn-org/libovsdb/ovsdb"
 
+	vtepdb "github.com/vtepgw/vtepgw/internal/vtepfull"
 	"github.com/vtepgw/vtepgw/simulator"
-	"github.com/vtepgw/vtepgw/simulator/internal/vtepdb"
 	"github.com/vtepgw/vtepgw/simulator/lab"
 	"github.com/vtepgw/vtepgw/simulator/openflow"
 )

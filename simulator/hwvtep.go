@@ -14,7 +14,7 @@ import (
 	"github.com/ovn-org/libovsdb/model"
 	"github.com/ovn-org/libovsdb/ovsdb"
 
-	"github.com/vtepgw/vtepgw/simulator/internal/vtepdb"
+	vtepdb "github.com/vtepgw/vtepgw/internal/vtepfull"
 )
 
 // errNoSwitch means the Physical_Switch row does not exist (yet).

@@ -27,8 +27,8 @@ import (
 	"github.com/ovn-org/libovsdb/client"
 	"github.com/ovn-org/libovsdb/model"
 
+	vtepdb "github.com/vtepgw/vtepgw/internal/vtepfull"
 	"github.com/vtepgw/vtepgw/simulator/internal/vswitchdb"
-	"github.com/vtepgw/vtepgw/simulator/internal/vtepdb"
 )
 
 // Options configure a simulated switch.

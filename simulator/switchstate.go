@@ -20,7 +20,7 @@ import (
 	"github.com/ovn-org/libovsdb/model"
 	"github.com/ovn-org/libovsdb/ovsdb"
 
-	"github.com/vtepgw/vtepgw/simulator/internal/vtepdb"
+	vtepdb "github.com/vtepgw/vtepgw/internal/vtepfull"
 )
 
 // This file is the switch API for faces other than hardware_vtep (gNMI,

@@ -17,7 +17,7 @@ import (
 	"github.com/ovn-org/libovsdb/ovsdb"
 
 	"github.com/vtepgw/vtepgw/cmd/vtepgw-demo/internal/sbfull"
-	"github.com/vtepgw/vtepgw/cmd/vtepgw-demo/internal/vtepfull"
+	"github.com/vtepgw/vtepgw/internal/vtepfull"
 )
 
 // entry is one line of a step's story: a row change seen in one database,

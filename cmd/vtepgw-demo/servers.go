@@ -13,7 +13,7 @@ import (
 	"github.com/ovn-org/libovsdb/server"
 
 	"github.com/vtepgw/vtepgw/cmd/vtepgw-demo/internal/sbfull"
-	"github.com/vtepgw/vtepgw/cmd/vtepgw-demo/internal/vtepfull"
+	"github.com/vtepgw/vtepgw/internal/vtepfull"
 )
 
 // The schemas are Debian's, copied verbatim: OVN 23.03's

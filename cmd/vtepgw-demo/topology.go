@@ -12,7 +12,7 @@ import (
 	"github.com/ovn-org/libovsdb/ovsdb"
 
 	"github.com/vtepgw/vtepgw/cmd/vtepgw-demo/internal/sbfull"
-	"github.com/vtepgw/vtepgw/cmd/vtepgw-demo/internal/vtepfull"
+	"github.com/vtepgw/vtepgw/internal/vtepfull"
 )
 
 // ops collects operations built from the demo's models.

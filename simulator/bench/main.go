@@ -38,7 +38,7 @@ import (
 	"github.com/ovn-org/libovsdb/model"
 	"github.com/ovn-org/libovsdb/ovsdb"
 
-	"github.com/vtepgw/vtepgw/simulator/internal/vtepdb"
+	vtepdb "github.com/vtepgw/vtepgw/internal/vtepfull"
 	"github.com/vtepgw/vtepgw/simulator/lab"
 	"github.com/vtepgw/vtepgw/simulator/openflow"
 )
