@@ -165,15 +165,13 @@ func (c *Client) Call(ctx context.Context, op string) (*Reply, error) {
 	c.nextID++
 	id := strconv.Itoa(c.nextID)
 	msg := fmt.Sprintf(`<rpc xmlns="%s" message-id="%s">%s</rpc>`, NS, id, op)
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-ctx.Done():
-			c.closer.Close()
-		case <-done:
-		}
-	}()
+	// Close the stream if ctx ends while the call is in flight. A watcher
+	// goroutine selecting on ctx.Done and a "call finished" channel would
+	// race: the caller's deferred cancel makes both ready, and select may
+	// pick ctx.Done after the call returned, closing a healthy session.
+	// AfterFunc's stop guarantees the close never runs once we return.
+	stop := context.AfterFunc(ctx, func() { c.closer.Close() })
+	defer stop()
 	if err := c.t.WriteMessage([]byte(msg)); err != nil {
 		return nil, c.ctxErr(ctx, fmt.Errorf("netconf: send rpc %s: %w", id, err))
 	}
