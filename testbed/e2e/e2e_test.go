@@ -240,31 +240,14 @@ type db map[string][]row
 
 // dump lists tables in one ctl invocation (one transaction).
 func dump(ctl func(...string) (string, error), tables ...string) (db, error) {
-	args := []string{"--format=json"}
-	for _, tb := range tables {
-		args = append(args, "--", "list", tb)
-	}
-	out, err := ctl(args...)
+	t, err := testbed.ListTables(ctl, tables...)
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(strings.NewReader(out))
-	dec.UseNumber()
 	d := db{}
-	for _, tb := range tables {
-		var res struct {
-			Data     [][]any  `json:"data"`
-			Headings []string `json:"headings"`
-		}
-		if err := dec.Decode(&res); err != nil {
-			return nil, fmt.Errorf("decode list %s: %w\n%s", tb, err, out)
-		}
-		for _, vals := range res.Data {
-			r := row{}
-			for i, h := range res.Headings {
-				r[h] = vals[i]
-			}
-			d[tb] = append(d[tb], r)
+	for tb, rows := range t {
+		for _, r := range rows {
+			d[tb] = append(d[tb], row(r))
 		}
 	}
 	return d, nil
