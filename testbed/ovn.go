@@ -10,19 +10,36 @@ import (
 // OVN is an OVN control plane: Northbound and Southbound ovsdb-servers and
 // ovn-northd, all in one directory. Its methods are safe for concurrent use.
 type OVN struct {
-	NB  *OVSDB // OVN_Northbound, socket ovnnb_db.sock
-	SB  *OVSDB // OVN_Southbound, socket ovnsb_db.sock
-	t   testing.TB
-	dir string
+	NB *OVSDB // OVN_Northbound, socket ovnnb_db.sock
+	// SB is the standalone OVN_Southbound server (socket ovnsb_db.sock);
+	// nil when SBCluster is set.
+	SB *OVSDB
+	// SBCluster is the clustered OVN_Southbound (OVNOptions.SBMembers),
+	// members ovsdb-sb-1… with sockets ovsdb-sb-N.sock; nil otherwise.
+	SBCluster *Cluster
+	t         testing.TB
+	dir       string
 
 	mu     sync.Mutex // serialises StartNorthd/StopNorthd; guards northd
 	northd *Process
 }
 
+// OVNOptions configure StartOVNWith.
+type OVNOptions struct {
+	// SBMembers > 0 runs OVN_Southbound as a RAFT cluster of that many
+	// ovsdb-servers (OVN.SBCluster) instead of one standalone server.
+	// ovn-northd, SBCtl and SBRemote then use every member (a
+	// comma-separated multi-remote).
+	SBMembers int
+}
+
 // StartOVN starts the NB and SB ovsdb-servers (unix socket plus a
 // 127.0.0.1 TCP port each), initialises both databases and starts
 // ovn-northd on their unix sockets. Everything is stopped in t.Cleanup.
-func StartOVN(t testing.TB) *OVN {
+func StartOVN(t testing.TB) *OVN { return StartOVNWith(t, OVNOptions{}) }
+
+// StartOVNWith is StartOVN with options (a clustered SB).
+func StartOVNWith(t testing.TB, opts OVNOptions) *OVN {
 	t.Helper()
 	Require(t, BinOVSDBServer, BinOVSDBTool, BinAppctl, BinNorthd, BinNBctl, BinSBctl)
 	dir := NewDir(t)
@@ -30,9 +47,13 @@ func StartOVN(t testing.TB) *OVN {
 	o.NB = StartOVSDB(t, OVSDBOptions{
 		DBs: []DB{{Name: "ovnnb_db", Schema: NBSchema}}, Name: "ovsdb-nb", Socket: "ovnnb_db.sock", Dir: dir,
 	})
-	o.SB = StartOVSDB(t, OVSDBOptions{
-		DBs: []DB{{Name: "ovnsb_db", Schema: SBSchema}}, Name: "ovsdb-sb", Socket: "ovnsb_db.sock", Dir: dir,
-	})
+	if opts.SBMembers > 0 {
+		o.SBCluster = StartCluster(t, ClusterOptions{Schema: SBSchema, Name: "ovsdb-sb", Members: opts.SBMembers, Dir: dir, DBName: "ovnsb_db"})
+	} else {
+		o.SB = StartOVSDB(t, OVSDBOptions{
+			DBs: []DB{{Name: "ovnsb_db", Schema: SBSchema}}, Name: "ovsdb-sb", Socket: "ovnsb_db.sock", Dir: dir,
+		})
+	}
 	// Create NB_Global and SB_Global before northd runs, so nothing races
 	// to insert them.
 	if _, err := o.NBCtl("init"); err != nil {
@@ -53,16 +74,33 @@ func (o *OVN) Dir() string { return o.dir }
 // NBRemote returns the unix remote of the Northbound database.
 func (o *OVN) NBRemote() string { return o.NB.UnixRemote() }
 
-// SBRemote returns the unix remote of the Southbound database.
-func (o *OVN) SBRemote() string { return o.SB.UnixRemote() }
+// SBRemote returns the unix remote of the Southbound database (of every
+// member, comma-separated, when it is clustered).
+func (o *OVN) SBRemote() string {
+	if o.SBCluster != nil {
+		return o.SBCluster.UnixRemote()
+	}
+	return o.SB.UnixRemote()
+}
 
 // NBCtl runs ovn-nbctl --db=NB ARGS and returns its trimmed output.
 func (o *OVN) NBCtl(args ...string) (string, error) {
 	return ovnCtl(o.NB, BinNBctl, args)
 }
 
-// SBCtl runs ovn-sbctl --db=SB ARGS and returns its trimmed output.
+// SBCtl runs ovn-sbctl --db=SB ARGS and returns its trimmed output. With a
+// clustered SB it names every member (ovn-sbctl then talks to the leader).
 func (o *OVN) SBCtl(args ...string) (string, error) {
+	if c := o.SBCluster; c != nil {
+		if len(c.Running()) == 0 {
+			return "", fmt.Errorf("%s on the SB cluster: %w", BinSBctl, ErrStopped)
+		}
+		bin, err := Lookup(BinSBctl)
+		if err != nil {
+			return "", err
+		}
+		return runCtl(o.dir, bin, append([]string{"--db=" + c.UnixRemote(), ctlTimeoutArg}, args...)...)
+	}
 	return ovnCtl(o.SB, BinSBctl, args)
 }
 
@@ -114,8 +152,8 @@ func (o *OVN) Northd() *Process {
 // NorthdCtl returns ovn-northd's unixctl socket.
 func (o *OVN) NorthdCtl() string { return filepath.Join(o.dir, "ovn-northd.ctl") }
 
-// StartNorthd starts ovn-northd on the NB and SB unix sockets. It is an
-// error if it is already running.
+// StartNorthd starts ovn-northd on the NB and SB unix sockets (every SB
+// member's with a clustered SB). It is an error if it is already running.
 func (o *OVN) StartNorthd() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -136,7 +174,7 @@ func (o *OVN) StartNorthd() error {
 			"--log-file=" + logFile,
 			"--unixctl=" + o.NorthdCtl(),
 			"--ovnnb-db=" + o.NB.UnixRemote(),
-			"--ovnsb-db=" + o.SB.UnixRemote(),
+			"--ovnsb-db=" + o.SBRemote(),
 		},
 		Dir:     o.dir,
 		LogPath: logFile,

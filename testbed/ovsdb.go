@@ -22,6 +22,21 @@ type DB struct {
 	Name string
 	// Schema is the .ovsschema file the database is created from.
 	Schema string
+	// Raft, when set, creates the file as a member of a RAFT cluster
+	// (ovsdb-tool create-cluster or join-cluster) instead of a standalone
+	// database. StartCluster sets it; see there.
+	Raft *RaftMember
+}
+
+// RaftMember says how one server's database file belongs to a RAFT
+// cluster.
+type RaftMember struct {
+	// Local is this member's RAFT address, tcp:127.0.0.1:PORT (not the
+	// port clients connect to).
+	Local string
+	// Join lists existing members' RAFT addresses: the file is created
+	// with join-cluster. Empty creates a new cluster with create-cluster.
+	Join []string
 }
 
 // OVSDBOptions configures StartOVSDB.
@@ -68,6 +83,7 @@ type dbFile struct {
 	schemaName string // database name inside the server
 	schema     string
 	path       string
+	raftPort   int // the RAFT listener's port of a clustered database, else 0
 }
 
 // StartOVSDB creates the database files with ovsdb-tool in a fresh
@@ -136,7 +152,19 @@ func startOVSDB(t testing.TB, opts OVSDBOptions) (*OVSDB, error) {
 			return nil, fmt.Errorf("ovsdb-server %s: %w", o.name, err)
 		}
 		f := dbFile{name: db.Name, schemaName: sn, schema: db.Schema, path: filepath.Join(o.dir, db.Name+".db")}
-		if _, err := runCtl(o.dir, tool, "create", f.path, f.schema); err != nil {
+		args := []string{"create", f.path, f.schema}
+		if r := db.Raft; r != nil {
+			port, err := raftPort(r.Local)
+			if err != nil {
+				return nil, fmt.Errorf("ovsdb-server %s: %w", o.name, err)
+			}
+			f.raftPort = port
+			args = []string{"create-cluster", f.path, f.schema, r.Local}
+			if len(r.Join) > 0 {
+				args = append([]string{"join-cluster", f.path, sn, r.Local}, r.Join...)
+			}
+		}
+		if _, err := runCtl(o.dir, tool, args...); err != nil {
 			return nil, fmt.Errorf("ovsdb-server %s: create db: %w", o.name, err)
 		}
 		o.dbs = append(o.dbs, f)
@@ -147,6 +175,19 @@ func startOVSDB(t testing.TB, opts OVSDBOptions) (*OVSDB, error) {
 		return nil, err
 	}
 	return o, nil
+}
+
+// raftPort returns the port of a tcp:127.0.0.1:PORT RAFT address.
+func raftPort(addr string) (int, error) {
+	i := strings.LastIndexByte(addr, ':')
+	if !strings.HasPrefix(addr, "tcp:") || i < 0 {
+		return 0, fmt.Errorf("raft address %q: want tcp:IP:PORT", addr)
+	}
+	port, err := strconv.Atoi(addr[i+1:])
+	if err != nil || port <= 0 {
+		return 0, fmt.Errorf("raft address %q: bad port", addr)
+	}
+	return port, nil
 }
 
 func schemaName(path string) (string, error) {
@@ -213,6 +254,9 @@ func (o *OVSDB) startLocked(server string, port int) error {
 			return err
 		}
 		for _, pt := range ports {
+			if slices.ContainsFunc(o.dbs, func(f dbFile) bool { return f.raftPort == pt }) {
+				continue // a clustered database's RAFT listener
+			}
 			if port == 0 || pt == port {
 				got = pt
 				return nil
