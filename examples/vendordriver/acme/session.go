@@ -168,6 +168,9 @@ func (s *Session) supervise(l *link) {
 			return
 		case <-l.conn.Done():
 		}
+		if s.life.Err() != nil {
+			return // Close ended the connection
+		}
 		err := l.conn.Err()
 		s.mu.Lock()
 		s.connected, s.lastErr = false, err

@@ -147,6 +147,26 @@ switches:
 	}
 }
 
+// TestNoRuntimePlugins pins the decision drivers/README.md documents:
+// vtepgw has no out-of-process (gRPC) or dynamically loaded drivers, only
+// drivers compiled in. TestCheckConfig shows the registry lists exactly
+// the linked ones; here, no plugin loader is linked at all.
+func TestNoRuntimePlugins(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	out, err := exec.Command(goBin, "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if pkg == "plugin" || strings.Contains(pkg, "go-plugin") {
+			t.Errorf("vtepgw-acme links %s: drivers are compiled in, not loaded at run time (update drivers/README.md if that changes)", pkg)
+		}
+	}
+}
+
 // The scenario's names and addresses: the Acme switch "acme1" with bridge
 // domain "web", and two VIFs behind two VXLAN chassis.
 const (
