@@ -61,19 +61,22 @@ type LearningConfig struct {
 
 // Config is a validated, immutable configuration snapshot.
 type Config struct {
-	OVNSBDB       []string       `mapstructure:"ovnsb-db"`
-	VTEPDB        []string       `mapstructure:"vtep-db"`
-	Switches      []SwitchConfig `mapstructure:"switches"`
-	LogLevel      string         `mapstructure:"log-level"`
-	LogFormat     string         `mapstructure:"log-format"`
-	LogFile       string         `mapstructure:"log-file"`
-	Pidfile       string         `mapstructure:"pidfile"`
-	Unixctl       string         `mapstructure:"unixctl"`
-	MetricsAddr   string         `mapstructure:"metrics-addr"`
-	PrivateKey    string         `mapstructure:"private-key"`
-	Certificate   string         `mapstructure:"certificate"`
-	CACert        string         `mapstructure:"ca-cert"`
-	NorthdVersion string         `mapstructure:"northd-version"`
+	OVNSBDB     []string       `mapstructure:"ovnsb-db"`
+	VTEPDB      []string       `mapstructure:"vtep-db"`
+	Switches    []SwitchConfig `mapstructure:"switches"`
+	LogLevel    string         `mapstructure:"log-level"`
+	LogFormat   string         `mapstructure:"log-format"`
+	LogFile     string         `mapstructure:"log-file"`
+	Pidfile     string         `mapstructure:"pidfile"`
+	Unixctl     string         `mapstructure:"unixctl"`
+	MetricsAddr string         `mapstructure:"metrics-addr"`
+	// Pprof also serves Go's runtime profiles under /debug/pprof/ on the
+	// metrics listener (for profiling a live daemon; off by default).
+	Pprof         bool   `mapstructure:"pprof"`
+	PrivateKey    string `mapstructure:"private-key"`
+	Certificate   string `mapstructure:"certificate"`
+	CACert        string `mapstructure:"ca-cert"`
+	NorthdVersion string `mapstructure:"northd-version"`
 	// SBProbeInterval is the SB inactivity probe unless the switch sets
 	// ovn-remote-probe-interval.
 	SBProbeInterval time.Duration `mapstructure:"sb-probe-interval"`
@@ -98,6 +101,7 @@ var defaults = map[string]any{
 	"pidfile":           "",
 	"unixctl":           "",
 	"metrics-addr":      "",
+	"pprof":             false,
 	"private-key":       "",
 	"certificate":       "",
 	"ca-cert":           "",
@@ -149,6 +153,7 @@ func newFlagSet() *pflag.FlagSet {
 	fs.String("certificate", "", "SSL certificate file")
 	fs.String("ca-cert", "", "SSL CA certificate file")
 	fs.String("metrics-addr", "", "serve Prometheus /metrics on HOST:PORT")
+	fs.Bool("pprof", false, "also serve Go profiles under /debug/pprof/ on the metrics address")
 	fs.String("log-level", "", "debug, info, warn or error")
 	fs.String("log-format", "", "text or json")
 	fs.String("northd-version", "", "northd internal version to pin when ovn-match-northd-version is set")
@@ -181,6 +186,10 @@ func load(fs *pflag.FlagSet) (*Config, error) {
 			v.Set(name, fl.Value.String())
 		}
 	}
+	if fl := fs.Lookup("pprof"); fl != nil && fl.Changed {
+		on, _ := fs.GetBool("pprof")
+		v.Set("pprof", on)
+	}
 	if fl := fs.Lookup("vtep-db"); fl.Changed {
 		dbs, _ := fs.GetStringArray("vtep-db")
 		v.Set("vtep-db", dbs)
@@ -205,6 +214,9 @@ func (c *Config) finish(fs *pflag.FlagSet) error {
 		} else {
 			c.OVNSBDB = []string{"unix:" + filepath.Join(rundir(), "ovnsb_db.sock")}
 		}
+	}
+	if c.Pprof && c.MetricsAddr == "" {
+		errs = append(errs, errors.New("pprof: needs metrics-addr (profiles are served on the metrics listener)"))
 	}
 	for _, r := range c.OVNSBDB {
 		if err := ovsdbx.ValidateRemote(r); err != nil {
