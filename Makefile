@@ -23,10 +23,12 @@ demo:
 deps:
 	bash hack/install-deps.sh
 
-# The suite: race detector on, every package, real ovsdb-server/northd peers.
+# The suite: race detector on, every package, real ovsdb-server/northd peers;
+# then the vendor-driver example, its own module (./... skips nested modules).
 test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 25m ./...
+	cd examples/vendordriver && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 10m ./...
 
 # Unit tests only (no Debian packages needed).
 unit:
