@@ -63,8 +63,12 @@ func New(opts Options) (*Client, error) {
 	conn, err := ovsdbx.New(ovsdbx.Options{
 		Name:      "southbound",
 		Endpoints: opts.Endpoints,
-		TLS:       opts.TLS,
-		Logger:    opts.Logger,
+		// As ovn-controller-vtep (the OVS IDL's default): with a clustered
+		// SB, talk to the leader only, and reconnect (with a full resync)
+		// when leadership moves.
+		LeaderOnly: true,
+		TLS:        opts.TLS,
+		Logger:     opts.Logger,
 		ModelFor: func(ovsdb.DatabaseSchema) (model.ClientDBModel, error) {
 			return sbModel()
 		},

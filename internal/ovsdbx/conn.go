@@ -36,8 +36,14 @@ type Options struct {
 	// Endpoints are ovsdb remotes: tcp:IP:PORT, ssl:IP:PORT, unix:PATH.
 	// They are tried in order.
 	Endpoints []string
-	TLS       *tls.Config
-	Logger    *slog.Logger
+	// LeaderOnly connects only to the leader of a clustered (RAFT)
+	// database, as the OVS IDL does by default: followers count as down,
+	// and the connection is dropped (and made again to the new leader)
+	// when the server loses leadership. A standalone server is always
+	// its own leader. See libovsdb's WithLeaderOnly.
+	LeaderOnly bool
+	TLS        *tls.Config
+	Logger     *slog.Logger
 	// ProbeModel is a minimal model (one table every supported schema has)
 	// used to read the server's schema before ModelFor picks the real model.
 	// Nil means ModelFor is called with an empty schema.
@@ -228,8 +234,14 @@ func (c *Conn) clientOptions() []client.Option {
 	for _, ep := range c.opts.Endpoints {
 		opts = append(opts, client.WithEndpoint(ep))
 	}
+	if c.opts.LeaderOnly {
+		// libovsdb keeps one goroutine per client for the _Server watch
+		// (it never ends); with a fresh client per connection that is one
+		// small goroutine per reconnect.
+		opts = append(opts, client.WithLeaderOnly(true))
+	}
 	if c.opts.TLS != nil {
-		opts = append(opts, client.WithTLSConfig(c.opts.TLS))
+		opts = append(opts, client.WithTLSConfig(ovsTLS(c.opts.TLS)))
 	}
 	return opts
 }

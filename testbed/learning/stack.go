@@ -32,6 +32,12 @@ type StackOptions struct {
 	// GatewayPerSwitch starts one vtepgw per switch database instead of
 	// one vtepgw with a --vtep-db per database.
 	GatewayPerSwitch bool
+	// SBCluster > 0 runs the SB as a RAFT cluster of that many members
+	// (testbed.OVNOptions.SBMembers); vtepgw then connects with the
+	// members' TCP remotes as one comma-separated --ovnsb-db. The SB
+	// state is read from the leader (SBView) instead of a file: Stack.SB
+	// is nil.
+	SBCluster int
 }
 
 // Stack is a running OVN control plane (NB, SB, northd), hardware_vtep
@@ -41,14 +47,22 @@ type Stack struct {
 	OVN   *testbed.OVN
 	VTEPs []*testbed.VTEP
 	GWs   []*testbed.Vtepgw
-	SB    *Follower   // the SB database file
+	SB    *Follower   // the SB database file (nil with SBCluster)
 	VF    []*Follower // the switch database files
+	// SBView is how the stack reads SB rows: SB, or a ClusterSB.
+	SBView SBReader
 	// DP is the datapath key of each logical switch (by VTEP name
 	// lswitch<j>); PortKey the tunnel key of each NB port.
 	DP      map[string]int
 	PortKey map[string]int
 	opts    StackOptions
 	vconn   []*testbed.OVSDBConn
+}
+
+// SBReader reads SB rows: Poll, then Rows (Follower, ClusterSB).
+type SBReader interface {
+	Poll() error
+	Rows(table string) map[string]Row
 }
 
 // TunnelIP is the tunnel IP of physical switch br<i>.
@@ -74,7 +88,7 @@ func Start(t testing.TB, opts StackOptions) *Stack {
 		opts.LogicalSwitches = 1
 	}
 	s := &Stack{opts: opts, DP: map[string]int{}, PortKey: map[string]int{}}
-	s.OVN = testbed.StartOVN(t)
+	s.OVN = testbed.StartOVNWith(t, testbed.OVNOptions{SBMembers: opts.SBCluster})
 	for i := range opts.Switches {
 		v := testbed.StartVTEP(t, testbed.VTEPOptions{NoTCP: true})
 		ps := "br" + strconv.Itoa(i)
@@ -111,8 +125,13 @@ func Start(t testing.TB, opts StackOptions) *Stack {
 		}
 	}
 	var err error
-	if s.SB, err = NewFollower(s.OVN.SB.DBPath("ovnsb_db")); err != nil {
-		t.Fatal(err)
+	if opts.SBCluster > 0 {
+		s.SBView = NewClusterSB(s.OVN.SBCluster)
+	} else {
+		if s.SB, err = NewFollower(s.OVN.SB.DBPath("ovnsb_db")); err != nil {
+			t.Fatal(err)
+		}
+		s.SBView = s.SB
 	}
 	for _, v := range s.VTEPs {
 		f, err := NewFollower(v.DBPath("vtep"))
@@ -143,7 +162,11 @@ func Start(t testing.TB, opts StackOptions) *Stack {
 }
 
 func (s *Stack) gwOpts(remotes ...string) testbed.VtepgwOptions {
-	return testbed.VtepgwOptions{Bin: s.opts.Bin, SBRemote: s.OVN.SBRemote(), VTEPRemotes: remotes, Config: s.opts.Config, Metrics: s.opts.Metrics}
+	sb := s.OVN.SBRemote()
+	if c := s.OVN.SBCluster; c != nil {
+		sb = c.Remote()
+	}
+	return testbed.VtepgwOptions{Bin: s.opts.Bin, SBRemote: sb, VTEPRemotes: remotes, Config: s.opts.Config, Metrics: s.opts.Metrics}
 }
 
 // GW returns the (first) gateway.
@@ -181,17 +204,17 @@ func (s *Stack) WaitAttached(t testing.TB, timeout time.Duration) {
 				}
 			}
 		}
-		if err := s.SB.Poll(); err != nil {
+		if err := s.SBView.Poll(); err != nil {
 			return false, err.Error()
 		}
 		chassis := map[string]string{}
-		for u, r := range s.SB.Rows("Chassis") {
+		for u, r := range s.SBView.Rows("Chassis") {
 			chassis[u] = r.Str("name")
 		}
 		for i := range s.opts.Switches {
 			for j := range s.opts.LogicalSwitches {
 				ok := false
-				for _, r := range s.SB.Rows("Port_Binding") {
+				for _, r := range s.SBView.Rows("Port_Binding") {
 					if r.Str("logical_port") == VTEPPort(i, j) && chassis[r.UUID("chassis")] == "br"+strconv.Itoa(i) {
 						ok = true
 					}
@@ -307,11 +330,11 @@ type FDBEntry struct {
 	PortKey int
 }
 
-// FDB returns the SB FDB rows as read from the database file, by MAC, of
-// datapath dp.
+// FDB returns the SB FDB rows as read from the database file (the leader
+// with SBCluster) at the last poll, by MAC, of datapath dp.
 func (s *Stack) FDB(dp int) map[string]FDBEntry {
 	out := map[string]FDBEntry{}
-	for u, r := range s.SB.Rows("FDB") {
+	for u, r := range s.SBView.Rows("FDB") {
 		if r.Int("dp_key") == dp {
 			out[r.Str("mac")] = FDBEntry{UUID: u, MAC: r.Str("mac"), DP: dp, PortKey: r.Int("port_key")}
 		}
@@ -359,7 +382,7 @@ func (s *Stack) WaitFDBEqualsUML(t testing.TB, sw, j int, timeout time.Duration)
 		if err := s.VF[sw].Poll(); err != nil {
 			return false, err.Error()
 		}
-		if err := s.SB.Poll(); err != nil {
+		if err := s.SBView.Poll(); err != nil {
 			return false, err.Error()
 		}
 		uml, fdb := s.UML(sw, j), s.FDBOnPort(dp, pk)
