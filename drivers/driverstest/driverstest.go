@@ -10,6 +10,9 @@
 //
 // Run makes each case a subtest on a fresh device from Harness.New. Check
 // runs the same cases and returns every failure joined with errors.Join.
+// The suite uses only vtepgw's public packages (drivers, vtep), so a driver
+// in another module runs it as in-tree drivers do:
+// examples/vendordriver/acme/conformance_test.go is such a harness.
 //
 // A Device gives the suite two things besides a drivers.Connector: a view
 // of the device that does not go through the driver under test
