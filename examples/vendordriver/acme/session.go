@@ -19,8 +19,24 @@ import (
 // Connector dials one Acme switch.
 type Connector struct{ opts Options }
 
-// NewConnector returns a connector for validated options.
-func NewConnector(o Options) *Connector { return &Connector{opts: o} }
+// NewConnector returns a connector for options from ParseOptions, or
+// built by hand (zero durations and a nil Logger take the defaults).
+func NewConnector(o Options) *Connector {
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = defaultDialTimeout
+	}
+	if o.ReconnectBackoff <= 0 {
+		o.ReconnectBackoff = defaultBackoff
+	}
+	if o.ReconnectBackoffMax <= 0 {
+		o.ReconnectBackoffMax = defaultBackoffMax
+	}
+	o.ReconnectBackoffMax = max(o.ReconnectBackoffMax, o.ReconnectBackoff)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Connector{opts: o}
+}
 
 // Connect dials the switch, reads its system description and subscribes
 // to its state; the session then keeps itself connected until Close.
@@ -81,6 +97,9 @@ type Session struct {
 
 // dial connects to the first endpoint that answers and loads its state.
 func (s *Session) dial(ctx context.Context) (*link, error) {
+	if len(s.opts.Endpoints) == 0 {
+		return nil, fmt.Errorf("acme: connect: no endpoints: %w", drivers.ErrInvalid)
+	}
 	var errs []error
 	for _, ep := range s.opts.Endpoints {
 		l, err := s.dialOne(ctx, ep)
