@@ -31,6 +31,9 @@ type OVNOptions struct {
 	// ovn-northd, SBCtl and SBRemote then use every member (a
 	// comma-separated multi-remote).
 	SBMembers int
+	// SBArgs are extra ovsdb-server arguments for a standalone SB (an
+	// SSL listener with its key and certificates, for example).
+	SBArgs []string
 }
 
 // StartOVN starts the NB and SB ovsdb-servers (unix socket plus a
@@ -51,7 +54,7 @@ func StartOVNWith(t testing.TB, opts OVNOptions) *OVN {
 		o.SBCluster = StartCluster(t, ClusterOptions{Schema: SBSchema, Name: "ovsdb-sb", Members: opts.SBMembers, Dir: dir, DBName: "ovnsb_db"})
 	} else {
 		o.SB = StartOVSDB(t, OVSDBOptions{
-			DBs: []DB{{Name: "ovnsb_db", Schema: SBSchema}}, Name: "ovsdb-sb", Socket: "ovnsb_db.sock", Dir: dir,
+			DBs: []DB{{Name: "ovnsb_db", Schema: SBSchema}}, Name: "ovsdb-sb", Socket: "ovnsb_db.sock", Dir: dir, Args: opts.SBArgs,
 		})
 	}
 	// Create NB_Global and SB_Global before northd runs, so nothing races

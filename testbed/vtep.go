@@ -17,6 +17,8 @@ type VTEPOptions struct {
 	Dir string
 	// NoTCP disables the 127.0.0.1 TCP listener.
 	NoTCP bool
+	// Args are extra ovsdb-server arguments (an SSL listener, say).
+	Args []string
 }
 
 // VTEP is an ovsdb-server serving one hardware_vtep database ("vtep.db").
@@ -37,6 +39,7 @@ func StartVTEP(t testing.TB, opts VTEPOptions) *VTEP {
 		Name:  "ovsdb-vtep",
 		Dir:   opts.Dir,
 		NoTCP: opts.NoTCP,
+		Args:  opts.Args,
 	})
 	return &VTEP{OVSDB: db}
 }

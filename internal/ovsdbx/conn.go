@@ -241,7 +241,7 @@ func (c *Conn) clientOptions() []client.Option {
 		opts = append(opts, client.WithLeaderOnly(true))
 	}
 	if c.opts.TLS != nil {
-		opts = append(opts, client.WithTLSConfig(c.opts.TLS))
+		opts = append(opts, client.WithTLSConfig(ovsTLS(c.opts.TLS)))
 	}
 	return opts
 }
