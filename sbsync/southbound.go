@@ -210,6 +210,15 @@ func (s *Southbound) pbByName(name string) *sbdb.PortBinding {
 	if t == nil {
 		return nil
 	}
+	// By UUID when the name is known: libovsdb's lookup by index tries
+	// the (datapath, tunnel_key) index first, which gob-encodes and hashes
+	// the probe on every call. The answer is checked, so a stale UUID
+	// only costs the slow path.
+	if u, ok := s.pbUUIDs[name]; ok {
+		if pb, ok := t.Row(u).(*sbdb.PortBinding); ok && pb.LogicalPort == name {
+			return pb
+		}
+	}
 	_, m, err := t.RowByModel(&sbdb.PortBinding{LogicalPort: name})
 	if err != nil || m == nil {
 		return nil

@@ -33,9 +33,14 @@ type session struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu   sync.Mutex // guards feat and id
+	mu   sync.Mutex // guards feat, id and lsUUIDs
 	feat features
 	id   string
+	// lsUUIDs remembers the UUID of a Logical_Switch name: every MAC row
+	// of a batch looks its switch up, and a lookup by UUID is far cheaper
+	// than libovsdb's lookup by index. Every hit is checked against the
+	// cache, so a stale entry only costs the slow path.
+	lsUUIDs map[string]string
 }
 
 // Connect dials the database and returns once the first full state has been
@@ -243,6 +248,31 @@ func (s *session) lsByName(name string) (lsRow, bool) {
 	if t == nil {
 		return lsRow{}, false
 	}
+	s.mu.Lock()
+	uuid, known := s.lsUUIDs[name]
+	s.mu.Unlock()
+	if known {
+		if m := t.Row(uuid); m != nil {
+			if r, ok := toLSRow(m); ok && r.Name == name {
+				return r, true
+			}
+		}
+	}
+	r, ok := s.lsByNameIndexed(t, name)
+	s.mu.Lock()
+	if ok {
+		if s.lsUUIDs == nil {
+			s.lsUUIDs = make(map[string]string)
+		}
+		s.lsUUIDs[name] = r.UUID
+	} else {
+		delete(s.lsUUIDs, name)
+	}
+	s.mu.Unlock()
+	return r, ok
+}
+
+func (s *session) lsByNameIndexed(t tableCache, name string) (lsRow, bool) {
 	var probe model.Model = &vtepdb.LogicalSwitch{Name: name}
 	if s.features().lsExt {
 		probe = &vtepdb.LogicalSwitchExt{Name: name}

@@ -151,10 +151,17 @@ func main() {
 		log.Printf("[%s] done in %v", kind, time.Since(t0).Round(time.Second))
 		results = append(results, res)
 	}
+	var floor *floorResult
+	if slices.Contains(cfg.converge, targetConvN) {
+		if floor, err = measureFloor(cfg, targetConvN); err != nil {
+			log.Printf("floor: %v", err)
+			floor = nil
+		}
+	}
 	if err := testbed.CheckLeaks(); err != nil {
 		log.Printf("warning: %v", err)
 	}
-	rep := report(cfg, m, started, time.Since(started), results)
+	rep := report(cfg, m, started, time.Since(started), results, floor)
 	fmt.Print(rep)
 	if cfg.out != "" {
 		if err := os.WriteFile(cfg.out, []byte(rep), 0o644); err != nil {

@@ -115,7 +115,7 @@ type row struct {
 	get   func(r *result) value
 }
 
-func report(cfg *config, m machine, started time.Time, took time.Duration, results []*result) string {
+func report(cfg *config, m machine, started time.Time, took time.Duration, results []*result, floor *floorResult) string {
 	var ours, ref *result
 	for _, r := range results {
 		switch r.Kind {
@@ -265,6 +265,21 @@ func report(cfg *config, m machine, started time.Time, took time.Duration, resul
 		w("- Convergence at %s MACs ≥ %.0f× faster than the reference: %s vs %s = **%.1f×, %s**.\n", kMACs(targetConvN), targetConvRatio, dur(oc.d), dur(rc.d), x, metStr(x >= targetConvRatio))
 	} else {
 		w("- Convergence at %s MACs ≥ %.0f× faster than the reference: not measured in this run.\n", kMACs(targetConvN), targetConvRatio)
+	}
+	if floor != nil && len(floor.Runs) > 0 {
+		f := median(floor.Runs)
+		w("- Floor: the switch's ovsdb-server alone takes **%s** (median of %d, range %s – %s) from the write of a ready-made %s-row Ucast_Macs_Remote insert transaction to its commit; this is inside both controllers' figures. ",
+			dur(f), len(floor.Runs), dur(slices.Min(floor.Runs)), dur(slices.Max(floor.Runs)), kMACs(floor.N))
+		if rc.ok {
+			need := time.Duration(float64(rc.d) / targetConvRatio)
+			w("%.0f× the reference's %s is %s, so the controller's own share (SB update in, switch transaction out) would have to fit in %s", targetConvRatio, dur(rc.d), dur(need), dur(max(need-f, 0)))
+			if oc.ok {
+				w("; vtepgw's share in this run is about %s (%s − %s)", dur(max(oc.d-f, 0)), dur(oc.d), dur(f))
+			}
+			w(".\n")
+		} else {
+			w("\n")
+		}
 	}
 	if p, ok := ours.Churn[targetChurnN]; ok {
 		w("- CPU per one-port change at %s MACs ≤ %s: **%s, %s**.\n", kMACs(targetChurnN), dur(targetCPUPer), dur(p.PerTxn), metStr(p.PerTxn <= targetCPUPer))
