@@ -3,7 +3,7 @@
 #   make test   unit + end-to-end tests (installs Debian's OVS/OVN packages if missing)
 
 GO        ?= go
-STATICCHECK_VERSION ?= 2026.2.2
+STATICCHECK_VERSION ?= v0.8.2
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/vtepgw/vtepgw/cmd/vtepgw/app.Version=$(VERSION)
 # End-to-end tests need the real stack; in CI a missing binary is a failure.
