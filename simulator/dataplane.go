@@ -124,7 +124,6 @@ type learnEvent struct {
 	add    bool
 	mac    string
 	port   uint32
-	resync bool
 }
 
 // dataplane realises a Config on ovs-vswitchd.
@@ -459,6 +458,17 @@ func (d *dataplane) applyOVSDB(ctx context.Context, s *ovsSnap, cfg *Config, psB
 		d.nextVX = 1
 	}
 	w.rootBridges(s.root.UUID, ovsdb.MutateOperationDelete, stale)
+
+	// ovs-vswitchd's datapath flow idle time (see Options.DatapathMaxIdle).
+	if ms := d.opt.DatapathMaxIdle.Milliseconds(); ms > 0 && s.root.OtherConfig["max-idle"] != strconv.FormatInt(ms, 10) {
+		oc := maps.Clone(s.root.OtherConfig)
+		if oc == nil {
+			oc = map[string]string{}
+		}
+		oc["max-idle"] = strconv.FormatInt(ms, 10)
+		r := &vswitchdb.OpenvSwitch{UUID: s.root.UUID, OtherConfig: oc}
+		w.add(d.c.Where(r).Update(r, &r.OtherConfig))
+	}
 
 	// Make sure the physical-switch bridge speaks OpenFlow 1.4.
 	if len(psBr.Protocols) > 0 && !slices.Contains(psBr.Protocols, "OpenFlow14") {
@@ -955,9 +965,14 @@ func (d *dataplane) onFlowUpdates(bridge string, ups []openflow.FlowUpdate) {
 				port = f.OutPorts[0]
 			}
 			d.events = append(d.events, learnEvent{bridge: bridge, add: u.Event != openflow.EventRemoved, mac: f.Match.EthDst.String(), port: port})
-		case openflow.EventResumed:
-			d.events = append(d.events, learnEvent{bridge: bridge, resync: true})
 		}
+		// EventPaused/EventResumed need nothing: while a monitor is
+		// paused (ovs-vswitchd had more than 128 kB of updates queued for
+		// us) it still reports removals of flows we know, and on resume
+		// it first sends every flow added or modified during the pause.
+		// (Re-reading all learned flows on resume, as this did before,
+		// cost O(learned MACs) per pause, which made a long burst slower
+		// and slower.)
 	}
 	d.mu.Unlock()
 	d.kickLearn()
@@ -968,8 +983,7 @@ func (d *dataplane) onFlowUpdates(bridge string, ups []openflow.FlowUpdate) {
 // is learned again by a later packet, as on a switch whose learning engine
 // is saturated.
 //
-// It returns the MACs that changed per bridge, or nil after a resync
-// (everything may have changed).
+// It returns the MACs that changed per bridge.
 func (d *dataplane) drainLearned(ctx context.Context) map[string]map[string]bool {
 	d.mu.Lock()
 	evs := d.events
@@ -982,7 +996,6 @@ func (d *dataplane) drainLearned(ctx context.Context) map[string]map[string]bool
 		}
 		dirty[br][mac] = true
 	}
-	resynced := false
 	refused := map[string][]string{}
 	now := time.Now()
 	if d.opt.LearnRate > 0 {
@@ -992,21 +1005,6 @@ func (d *dataplane) drainLearned(ctx context.Context) map[string]map[string]bool
 	for _, e := range evs {
 		m := d.learned[e.bridge]
 		if m == nil {
-			continue
-		}
-		if e.resync {
-			resynced = true
-			if b := d.of[e.bridge]; b != nil {
-				fs, err := b.conn.FlowStats(ctx, 1, learnCookie, allOnes)
-				if err == nil {
-					clear(m)
-					for _, f := range fs {
-						if f.Match.EthDst != nil {
-							m[f.Match.EthDst.String()] = Learned{MAC: f.Match.EthDst.String(), Since: now}
-						}
-					}
-				}
-			}
 			continue
 		}
 		mark(e.bridge, e.mac)
@@ -1044,9 +1042,6 @@ func (d *dataplane) drainLearned(ctx context.Context) map[string]map[string]bool
 		}
 		d.limited += len(macs)
 		d.log.Debug("learning rate limit", "bridge", br, "refused", len(macs))
-	}
-	if resynced {
-		return nil
 	}
 	return dirty
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/ovn-org/libovsdb/cache"
 	"github.com/ovn-org/libovsdb/client"
 	"github.com/ovn-org/libovsdb/model"
+	"github.com/ovn-org/libovsdb/ovsdb"
 
 	vtepdb "github.com/vtepgw/vtepgw/internal/vtepfull"
 	"github.com/vtepgw/vtepgw/simulator/internal/vswitchdb"
@@ -67,6 +68,16 @@ type Options struct {
 	// StatsInterval is how often binding statistics are read, and snooped
 	// multicast groups re-read while there are any (default 5 s).
 	StatsInterval time.Duration
+	// DatapathMaxIdle, when set, is written to ovs-vswitchd's
+	// Open_vSwitch other_config:max-idle (global to that ovs-vswitchd):
+	// how long an idle datapath flow stays cached (OVS default 10 s,
+	// minimum 100 ms). Every learned MAC changes a flow table, after which
+	// ovs-vswitchd revalidates every cached datapath flow, and each new
+	// source MAC is one more datapath flow; with a short idle time the
+	// one-off flows of a learning burst leave the cache quickly and
+	// learning stays fast. The cache is a cache: forwarding is the same.
+	// 0 leaves the setting alone (as ovs-vtep does).
+	DatapathMaxIdle time.Duration
 	// Log receives the simulator's logs.
 	Log *slog.Logger
 }
@@ -107,6 +118,9 @@ func (o *Options) defaults() error {
 	if o.MACAging < time.Second || o.MACAging > 65535*time.Second {
 		return fmt.Errorf("MAC aging %s out of range 1s..65535s", o.MACAging)
 	}
+	if o.DatapathMaxIdle != 0 && (o.DatapathMaxIdle < 100*time.Millisecond || o.DatapathMaxIdle >= 30*time.Minute) {
+		return fmt.Errorf("datapath max idle %s out of range 100ms..30m", o.DatapathMaxIdle)
+	}
 	if o.StatsInterval == 0 {
 		o.StatsInterval = 5 * time.Second
 	}
@@ -135,11 +149,14 @@ type Sim struct {
 	needLearn bool // a learn-only pass is due (learned MACs changed)
 
 	umlMu    sync.Mutex        // guards umlIdx, umlDirty
-	umlIdx   map[umlKey]string // Ucast_Macs_Local (LS uuid, MAC) → row uuid, kept by cache events
+	umlIdx   map[umlKey]umlRow // Ucast_Macs_Local (LS uuid, MAC) → row, kept by cache events
 	umlDirty map[umlKey]bool   // rows changed by someone (maybe us) since the last learn pass
 }
 
 type umlKey struct{ ls, mac string }
+
+// umlRow is what a learn pass needs of a Ucast_Macs_Local row.
+type umlRow struct{ uuid, locator string }
 
 // New validates the options. Run connects and runs the switch.
 func New(o Options) (*Sim, error) {
@@ -147,7 +164,7 @@ func New(o Options) (*Sim, error) {
 		return nil, fmt.Errorf("vtepsim options: %w", err)
 	}
 	s := &Sim{opt: o, log: o.Log.With("switch", o.Switch), kick: make(chan struct{}, 1),
-		umlIdx: map[umlKey]string{}, umlDirty: map[umlKey]bool{}}
+		umlIdx: map[umlKey]umlRow{}, umlDirty: map[umlKey]bool{}}
 	return s, nil
 }
 
@@ -349,14 +366,14 @@ func (s *Sim) onUML(old, new model.Model) {
 	defer s.umlMu.Unlock()
 	if o, ok := old.(*vtepdb.UcastMacsLocal); ok {
 		k := umlKey{o.LogicalSwitch, normMAC(o.MAC)}
-		if s.umlIdx[k] == o.UUID {
+		if s.umlIdx[k].uuid == o.UUID {
 			delete(s.umlIdx, k)
 		}
 		s.umlDirty[k] = true
 	}
 	if n, ok := new.(*vtepdb.UcastMacsLocal); ok {
 		k := umlKey{n.LogicalSwitch, normMAC(n.MAC)}
-		s.umlIdx[k] = n.UUID
+		s.umlIdx[k] = umlRow{n.UUID, n.Locator}
 		s.umlDirty[k] = true
 	}
 }
@@ -368,9 +385,8 @@ func (s *Sim) learnPass(ctx context.Context) (bool, error) {
 		return s.pass(ctx)
 	}
 	dirty := s.dp.drainLearned(ctx)
-	if dirty == nil || s.opt.MaxLearnedPerLS > 0 {
-		// After a resync, or with a cap (which picks the oldest MACs),
-		// compare everything.
+	if s.opt.MaxLearnedPerLS > 0 {
+		// With a cap (which picks the oldest MACs), compare everything.
 		learned, full := s.dp.learnedStatus()
 		if full != s.dp.tableFull {
 			return s.pass(ctx)
@@ -433,7 +449,7 @@ func (s *Sim) publishDirty(ctx context.Context, dirty map[string]map[string]bool
 		keys[k] = true
 	}
 	clear(s.umlDirty)
-	have := make(map[umlKey]string, len(keys))
+	have := make(map[umlKey]umlRow, len(keys))
 	for k := range keys {
 		if u, ok := s.umlIdx[k]; ok {
 			have[k] = u
@@ -447,7 +463,6 @@ func (s *Sim) publishDirty(ctx context.Context, dirty map[string]map[string]bool
 	if err != nil {
 		return 0, err
 	}
-	ucache := s.vt.Cache().Table("Ucast_Macs_Local")
 	snap := &vtepSnap{pl: byUUID(pls, func(p *vtepdb.PhysicalLocator) string { return p.UUID })}
 	w := &vtepWriter{c: s.vt, s: snap, newPL: map[string]string{}, newPLS: map[string]string{}}
 	local := w.locator(own[0])
@@ -455,15 +470,12 @@ func (s *Sim) publishDirty(ctx context.Context, dirty map[string]map[string]bool
 		ls := lsName[k.ls]
 		br := s.dp.lsBridge[ls]
 		_, want := s.dp.learned[br][k.mac]
-		u, exists := have[k]
-		if exists && ucache != nil {
+		r, exists := have[k]
+		u := r.uuid
+		if exists {
 			// Only rows on our first tunnel IP are ours to keep; rows of
 			// other switches (other locators) are left alone.
-			r, _ := ucache.Row(u).(*vtepdb.UcastMacsLocal)
-			pl := (*vtepdb.PhysicalLocator)(nil)
-			if r != nil {
-				pl = snap.pl[r.Locator]
-			}
+			pl := snap.pl[r.locator]
 			switch {
 			case pl == nil || !slices.Contains(own, pl.DstIP):
 				exists = false // another switch's row: not ours
@@ -474,7 +486,10 @@ func (s *Sim) publishDirty(ctx context.Context, dirty map[string]map[string]bool
 		}
 		switch {
 		case want && !exists && br != "":
-			w.add(s.vt.Create(&vtepdb.UcastMacsLocal{UUID: w.name(), MAC: k.mac, LogicalSwitch: k.ls, Locator: local}))
+			// A plain insert: libovsdb's Create maps the model by
+			// reflection, a measurable share of a learning burst.
+			w.ops = append(w.ops, ovsdb.Operation{Op: ovsdb.OperationInsert, Table: "Ucast_Macs_Local", UUIDName: w.name(),
+				Row: ovsdb.Row{"MAC": k.mac, "logical_switch": ovsdb.UUID{GoUUID: k.ls}, "locator": ovsdb.UUID{GoUUID: local}}})
 		case !want && exists:
 			w.add(s.vt.Where(&vtepdb.UcastMacsLocal{UUID: u}).Delete())
 		}
@@ -520,9 +535,9 @@ func (s *Sim) pass(ctx context.Context) (bool, error) {
 	}
 	// Rebuild the Ucast_Macs_Local index from the cache: it is kept by
 	// cache events, and libovsdb drops events when its buffer is full.
-	idx := make(map[umlKey]string, len(snap.uml))
+	idx := make(map[umlKey]umlRow, len(snap.uml))
 	for _, r := range snap.uml {
-		idx[umlKey{r.LogicalSwitch, normMAC(r.MAC)}] = r.UUID
+		idx[umlKey{r.LogicalSwitch, normMAC(r.MAC)}] = umlRow{r.UUID, r.Locator}
 	}
 	s.umlMu.Lock()
 	s.umlIdx = idx

@@ -35,6 +35,9 @@ Options (daemon):
   --max-vnis=N --max-remote-vteps=N --max-macs=N   switch limits (0: none)
   --no-source-node       refuse source_node replication (fault)
   --stats-interval=DUR   binding statistics period (default 5s)
+  --dp-max-idle=DUR      set ovs-vswitchd's other_config:max-idle (datapath flow
+                         idle time, global to that ovs-vswitchd; 100ms makes
+                         learning bursts fast; default: leave it alone)
   --log-file[=FILE]      log to FILE (default $OVS_LOGDIR/ovs-vtep.log)
   --pidfile[=FILE]       write a pidfile (default $OVS_RUNDIR/ovs-vtep.pid)
   --unixctl=SOCKET       unixctl socket (default $OVS_RUNDIR/ovs-vtep.PID.ctl)
@@ -117,6 +120,8 @@ func parseDaemon(args []string) (*daemonOpts, error) {
 			o.sim.NoSourceNode = true
 		case "stats-interval":
 			o.sim.StatsInterval, err = time.ParseDuration(val)
+		case "dp-max-idle":
+			o.sim.DatapathMaxIdle, err = time.ParseDuration(val)
 		case "log-file":
 			o.logFile = val
 			if !hasVal {

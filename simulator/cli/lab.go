@@ -26,6 +26,7 @@ func labMain(args []string) int {
 	keep := fs.Bool("keep", false, "keep the directory on exit")
 	verbose := fs.Bool("v", false, "debug logging")
 	aging := fs.Duration("mac-aging", 300*time.Second, "learned MAC idle timeout")
+	maxIdle := fs.Duration("dp-max-idle", 100*time.Millisecond, "ovs-vswitchd datapath flow idle time (other_config:max-idle; 0: OVS default)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -76,7 +77,7 @@ func labMain(args []string) int {
 			return 1
 		}
 		s, err := simulator.New(simulator.Options{DB: env.Remote(), Switch: name, RunDir: env.Dir, Isolated: true,
-			TunnelLocalIP: true, MACAging: *aging, Log: log})
+			TunnelLocalIP: true, MACAging: *aging, DatapathMaxIdle: *maxIdle, Log: log})
 		if err != nil {
 			log.Error("simulator", "err", err)
 			return 1

@@ -11,32 +11,60 @@ import (
 // Unixctl sends one unixctl command (as ovs-appctl does) to a daemon's
 // control socket and returns its reply text, without spawning a process.
 func Unixctl(ctx context.Context, sock, method string, params ...string) (string, error) {
+	c, err := DialUnixctl(ctx, sock)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	return c.Call(ctx, method, params...)
+}
+
+// UnixctlConn is one session with a daemon's control socket, for many
+// commands (the unixctl server answers them in order on one connection).
+type UnixctlConn struct {
+	sock string
+	c    net.Conn
+	enc  *json.Encoder
+	dec  *json.Decoder
+	id   int
+}
+
+// DialUnixctl connects to a daemon's unixctl socket.
+func DialUnixctl(ctx context.Context, sock string) (*UnixctlConn, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", sock)
 	if err != nil {
-		return "", fmt.Errorf("unixctl %s: %w", sock, err)
+		return nil, fmt.Errorf("unixctl %s: %w", sock, err)
 	}
-	defer c.Close()
+	return &UnixctlConn{sock: sock, c: c, enc: json.NewEncoder(c), dec: json.NewDecoder(c)}, nil
+}
+
+// Close ends the session.
+func (u *UnixctlConn) Close() error { return u.c.Close() }
+
+// Call runs one command and returns its reply text.
+func (u *UnixctlConn) Call(ctx context.Context, method string, params ...string) (string, error) {
 	if dl, ok := ctx.Deadline(); ok {
-		_ = c.SetDeadline(dl)
+		_ = u.c.SetDeadline(dl)
 	} else {
-		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		_ = u.c.SetDeadline(time.Now().Add(30 * time.Second))
 	}
 	if params == nil {
 		params = []string{}
 	}
-	if err := json.NewEncoder(c).Encode(map[string]any{"method": method, "params": params, "id": 0}); err != nil {
-		return "", fmt.Errorf("unixctl %s %s: %w", sock, method, err)
+	u.id++
+	if err := u.enc.Encode(map[string]any{"method": method, "params": params, "id": u.id}); err != nil {
+		return "", fmt.Errorf("unixctl %s %s: %w", u.sock, method, err)
 	}
 	var resp struct {
 		Result *string `json:"result"`
 		Error  any     `json:"error"`
 	}
-	if err := json.NewDecoder(c).Decode(&resp); err != nil {
-		return "", fmt.Errorf("unixctl %s %s: %w", sock, method, err)
+	if err := u.dec.Decode(&resp); err != nil {
+		return "", fmt.Errorf("unixctl %s %s: %w", u.sock, method, err)
 	}
 	if resp.Error != nil {
-		return "", fmt.Errorf("unixctl %s %s: %v", sock, method, resp.Error)
+		return "", fmt.Errorf("unixctl %s %s: %v", u.sock, method, resp.Error)
 	}
 	if resp.Result == nil {
 		return "", nil
@@ -70,34 +98,48 @@ func Frame(dst, src net.HardwareAddr, vlan int, ethertype uint16, payload []byte
 // RxCounter returns a dummy port's received-packet count; see Inject.
 type RxCounter func(ctx context.Context) (uint64, error)
 
-// Inject sends frames into a dummy port without losing any: netdev-dummy
-// queues at most 100 frames and ovs-vswitchd takes 32 per main-loop pass,
-// so frames go in batches of 32 and each batch waits until rx (the port's
-// received count, e.g. from OpenFlow port stats) shows it was taken.
+// DummyQueue is how many frames netdev-dummy queues per port; frames
+// received beyond it are dropped. ovs-vswitchd takes one frame per port
+// from the queue per main-loop iteration.
+const DummyQueue = 100
+
+// Inject sends frames into a dummy port without losing any and without
+// letting the port's queue run dry: over one unixctl session it keeps up
+// to DummyQueue frames in flight (sent but not yet counted by rx, the
+// port's received count, e.g. from OpenFlow port stats), topping the queue
+// up whenever it is at most half full, and reads rx about every
+// millisecond. The injector costs ovs-vswitchd one unixctl request per
+// 50-100 frames and about one port-stats request per millisecond.
 func (e *Env) Inject(ctx context.Context, port string, rx RxCounter, frames []string) error {
 	base, err := rx(ctx)
 	if err != nil {
 		return err
 	}
-	for i := 0; i < len(frames); i += 32 {
-		j := min(i+32, len(frames))
-		if err := e.Receive(ctx, port, frames[i:j]...); err != nil {
-			return err
-		}
-		for {
-			n, err := rx(ctx)
-			if err != nil {
+	uc, err := DialUnixctl(ctx, e.VswitchdCtl())
+	if err != nil {
+		return err
+	}
+	defer uc.Close()
+	sent, taken := 0, 0
+	for taken < len(frames) {
+		if inflight := sent - taken; sent < len(frames) && inflight <= DummyQueue/2 {
+			j := min(sent+DummyQueue-inflight, len(frames))
+			if _, err := uc.Call(ctx, "netdev-dummy/receive", append([]string{port}, frames[sent:j]...)...); err != nil {
 				return err
 			}
-			if n >= base+uint64(j) {
-				break
-			}
+			sent = j
+		} else {
 			select {
 			case <-ctx.Done():
-				return fmt.Errorf("inject into %s: %d of %d frames taken: %w", port, n-base, j, ctx.Err())
-			case <-time.After(100 * time.Microsecond):
+				return fmt.Errorf("inject into %s: %d of %d frames taken: %w", port, taken, len(frames), ctx.Err())
+			case <-time.After(time.Millisecond):
 			}
 		}
+		n, err := rx(ctx)
+		if err != nil {
+			return err
+		}
+		taken = int(n - base)
 	}
 	return nil
 }
