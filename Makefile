@@ -45,7 +45,7 @@ bench: deps build
 	$(GO) run ./testbed/bench -out docs/BENCHMARKS.md
 	$(GO) run ./testbed/bench/learning -vtepgw bin/vtepgw -out docs/BENCHMARKS.md
 	$(GO) run ./testbed/bench/drivers -out docs/BENCHMARKS.md
-	$(GO) run ./simulator/bench -out docs/BENCHMARKS-vtepsim.md
+	$(GO) run ./simulator/bench -out docs/BENCHMARKS.md
 
 clean:
 	rm -rf bin
