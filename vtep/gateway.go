@@ -144,6 +144,12 @@ func (g *Gateway) runBatch(ctx context.Context, keys []Key, since time.Time) {
 		g.queue.AddAllAfter(keys, 500*time.Millisecond)
 		return
 	}
+	if cs, ok := g.sw.(ConnectedSwitch); ok && !cs.Connected() {
+		// The switch's reads are empty or stale: acting on them would
+		// delete what it holds. Hold the keys; its reconnect resyncs.
+		g.queue.AddAllAfter(keys, 500*time.Millisecond)
+		return
+	}
 	ctx, cancel := context.WithTimeoutCause(ctx, g.opts.BatchTimeout, errors.New("reconcile batch deadline exceeded"))
 	defer cancel()
 

@@ -241,3 +241,51 @@ func TestCleanupChangeset(t *testing.T) {
 func macN(i int) string {
 	return fmt.Sprintf("02:00:00:00:%02x:%02x", i>>8&0xff, i&0xff)
 }
+
+// downSwitch is a switch whose session is down: its reads are empty, as a
+// driver's are while it reconnects.
+type downSwitch struct {
+	*vteptest.Switch
+	mu sync.Mutex
+	up bool
+}
+
+func (d *downSwitch) Connected() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.up
+}
+
+func (d *downSwitch) setUp() {
+	d.mu.Lock()
+	d.up = true
+	d.mu.Unlock()
+}
+
+// TestGatewayHoldsKeysWhileSwitchDown: a batch that ran on a disconnected
+// switch's empty reads would tell the southbound that every physical
+// switch is gone (deleting their chassis). The gateway holds the keys, and
+// processes them once the switch is back.
+func TestGatewayHoldsKeysWhileSwitchDown(t *testing.T) {
+	sw := &downSwitch{Switch: vteptest.NewSwitch("ls0")}
+	sb := vteptest.NewSouthbound()
+	mk := vtep.MACKey{LS: "ls0", MAC: "00:00:00:00:00:01"}
+	sb.Ucast[mk] = "10.0.0.1"
+	g := vtep.NewGateway(sw, sb, vtep.GatewayOptions{Name: "t"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = g.Run(ctx) }()
+	g.Enqueue(vtep.UcastRemoteKey(mk))
+	g.Enqueue(vtep.Key{Kind: vtep.KindPhysicalSwitch, Name: "ps0"})
+	time.Sleep(100 * time.Millisecond)
+	var n int
+	sb.Set(func(f *vteptest.Southbound) { n = len(f.Batches) })
+	if n != 0 {
+		t.Fatalf("the southbound reconciled %d times against a disconnected switch", n)
+	}
+	if sw.Applies() != 0 {
+		t.Fatal("applied to a disconnected switch")
+	}
+	sw.setUp()
+	waitFor(t, "held key to be applied", func() bool { _, ok := sw.UcastRemote(mk); return ok })
+}

@@ -31,6 +31,17 @@ type Switch interface {
 	Apply(ctx context.Context, cs *Changeset) error
 }
 
+// ConnectedSwitch is implemented by switches whose reads can stop
+// reflecting the device: while Connected is false (the session is down or
+// still reading the device's state after a reconnect) reads may come back
+// empty, and a batch run then would take every entry, physical switch and
+// chassis for gone. The gateway holds its keys until Connected is true
+// again; the session sends KindResync once it has the device's state.
+type ConnectedSwitch interface {
+	Switch
+	Connected() bool
+}
+
 // PartialSwitch is implemented by switches that cannot hold all of the
 // model: a Junos switch with static VXLAN has no remote unicast MAC entries
 // (it learns remote MACs from VXLAN traffic) and only source-node

@@ -128,10 +128,13 @@ func (c *Conn) Client() client.Client {
 	return nil
 }
 
-// Connected reports whether the connection is up.
+// Connected reports whether the connection is up with its cache: libovsdb
+// drops the cache as soon as the server goes away but reports Connected
+// until the client is closed, and a cache-less client reads as an empty
+// database.
 func (c *Conn) Connected() bool {
 	cl := c.Client()
-	return cl != nil && cl.Connected()
+	return cl != nil && cl.Connected() && cl.Cache() != nil
 }
 
 // Schema returns the schema of the server last connected to.
