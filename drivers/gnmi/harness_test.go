@@ -3,7 +3,6 @@ package gnmi_test
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -243,5 +242,3 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
-func fmtKey(k vtep.MACKey) string { return fmt.Sprintf("%s/%s", k.LS, k.MAC) }

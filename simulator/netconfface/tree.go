@@ -544,18 +544,3 @@ func filter(d, f *node, s *schema) *node {
 	}
 	return out
 }
-
-// sortKids orders a rendered tree's children as the schema lists them.
-func sortKids(n *node, s *schema) {
-	if s == nil || len(s.kids) == 0 {
-		return
-	}
-	pos := map[string]int{}
-	for i, k := range s.kids {
-		pos[k.name] = i
-	}
-	slices.SortStableFunc(n.kids, func(a, b *node) int { return pos[a.name] - pos[b.name] })
-	for _, k := range n.kids {
-		sortKids(k, s.kid(k.name))
-	}
-}

@@ -221,20 +221,6 @@ func (r row) set(col string) []string {
 	return nil
 }
 
-// smap renders a map column.
-func (r row) smap(col string) map[string]string {
-	out := map[string]string{}
-	v, ok := r[col].([]any)
-	if !ok || len(v) != 2 || v[0] != "map" {
-		return out
-	}
-	for _, kv := range v[1].([]any) {
-		p := kv.([]any)
-		out[row{"x": p[0]}.str("x")] = row{"x": p[1]}.str("x")
-	}
-	return out
-}
-
 // db is a consistent snapshot of some tables, read in one transaction.
 type db map[string][]row
 
@@ -300,16 +286,6 @@ func (d db) umrs() []string {
 			s += " ipaddr=" + ip
 		}
 		out = append(out, s)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// umls renders Ucast_Macs_Local like umrs.
-func (d db) umls() []string {
-	var out []string
-	for _, r := range d["Ucast_Macs_Local"] {
-		out = append(out, d.lsName(r.str("logical_switch"))+" "+r.str("MAC")+" "+d.locIP(r.str("locator")))
 	}
 	slices.Sort(out)
 	return out

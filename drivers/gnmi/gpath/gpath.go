@@ -241,6 +241,7 @@ func Join(prefix, path *gnmipb.Path) (*gnmipb.Path, error) {
 	out.Elem = make([]*gnmipb.PathElem, 0, len(prefix.GetElem())+len(path.GetElem()))
 	out.Elem = append(out.Elem, prefix.GetElem()...)
 	out.Elem = append(out.Elem, path.GetElem()...)
+	//lint:ignore SA1019 read only to refuse the deprecated string form with a clear error
 	if len(out.Elem) == 0 && len(path.GetElement()) > 0 {
 		return nil, fmt.Errorf("%w: deprecated string elements are not supported", ErrSyntax)
 	}
