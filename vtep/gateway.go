@@ -107,10 +107,14 @@ func (g *Gateway) Run(ctx context.Context) error {
 	return nil
 }
 
-// settle waits until no key has arrived for opts.Settle, at most 20 ×
-// Settle, so one upstream transaction becomes one batch.
+// settle waits until no key has arrived for opts.Settle, at most 50 ×
+// Settle, so one upstream transaction becomes one batch. The bound is for
+// a stream that never pauses; it must stay well above the time libovsdb
+// takes to hand over the rows of one large update (5k MACs took 40 ms and
+// more on a loaded 2-CPU machine, and a lower bound split that update over
+// two switch transactions).
 func (g *Gateway) settle(ctx context.Context) {
-	deadline := time.Now().Add(20 * g.opts.Settle)
+	deadline := time.Now().Add(50 * g.opts.Settle)
 	n := g.queue.Len()
 	for time.Now().Before(deadline) {
 		select {
