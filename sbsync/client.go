@@ -52,6 +52,7 @@ type Client struct {
 	connected chan struct{}
 	once      sync.Once
 	bucket    *bucket // process-wide learned-MAC rate limit
+	fdbIdx    fdbIndex
 }
 
 // New validates opts and returns a client; call Run to connect.
@@ -80,6 +81,7 @@ func New(opts Options) (*Client, error) {
 			c.hasFDBTS = ts
 			c.igmpCN = cn
 			c.mu.Unlock()
+			c.fdbIdx.invalidate() // a fresh cache
 			c.once.Do(func() { close(c.connected) })
 			c.broadcast(vtep.Key{Kind: vtep.KindResync})
 		},
@@ -199,6 +201,9 @@ func (c *Client) table(name string) tableCache {
 type tableCache interface {
 	Row(uuid string) model.Model
 	Rows() map[string]model.Model
+	// RowsShallow is Rows without cloning the models: read them only.
+	RowsShallow() map[string]model.Model
+	Len() int
 	RowByModel(m model.Model) (string, model.Model, error)
 	RowsByModels(ms []model.Model) (map[string]model.Model, error)
 }
@@ -225,6 +230,7 @@ func (h *sbEvents) keys(old, cur model.Model) {
 		case *sbdb.Encap:
 			h.c.broadcast(vtep.Key{Kind: vtep.KindSBChassis, Name: r.ChassisName})
 		case *sbdb.FDB:
+			h.c.fdbIdx.invalidate()
 			h.c.broadcast(vtep.Key{Kind: vtep.KindSBFDB, Name: strconv.Itoa(r.DpKey), MAC: r.MAC})
 		case *sbdb.SBGlobal:
 			h.c.broadcast(vtep.Key{Kind: vtep.KindSBGlobal})

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ovn-org/libovsdb/model"
 	"github.com/ovn-org/libovsdb/ovsdb"
@@ -32,17 +34,73 @@ func (s *Southbound) fdbsBy(probe *sbdb.FDB) []*sbdb.FDB {
 	return out
 }
 
-// fdbRow returns the FDB row for (mac, dp), unique in SB.
+// fdbRow returns the FDB row for (mac, dp), unique in SB. Read it only.
 func (s *Southbound) fdbRow(mac string, dp int) *sbdb.FDB {
 	t := s.c.table("FDB")
 	if t == nil {
 		return nil
+	}
+	if f, ok := s.c.fdbIdx.lookup(t, mac, dp); ok {
+		return f
 	}
 	_, m, err := t.RowByModel(&sbdb.FDB{MAC: mac, DpKey: dp})
 	if err != nil || m == nil {
 		return nil
 	}
 	return m.(*sbdb.FDB)
+}
+
+// fdbIndex maps (datapath, MAC) to the FDB row, built by one pass over the
+// cached FDB table once a burst of lookups makes that cheaper than asking
+// libovsdb row by row: its lookup by the (mac, dp_key) index gob-encodes
+// and hashes the probe and clones the row on every call, which for a
+// learning storm of 10k MACs (and the echo of our own 10k inserts) cost
+// more than the rest of the reconcile. Any FDB cache event invalidates it
+// (the handler bumps gen), so a lookup never sees rows older than the
+// last event delivered. Safe for concurrent use (gateways share it).
+type fdbIndex struct {
+	gen atomic.Uint64 // bumped on every FDB event and (re)connect
+
+	mu     sync.Mutex // guards the fields below
+	built  uint64     // gen of rows / of the misses count
+	rows   map[fdbKey]*sbdb.FDB
+	misses int // lookups at gen built without rows
+}
+
+type fdbKey struct {
+	dp  int
+	mac string
+}
+
+// fdbIndexMin is the fewest row-by-row lookups after which the index is
+// built; at least 1/16 of the table must have been looked up too, so one
+// pass (much cheaper per row than a libovsdb lookup) never costs more
+// than the lookups already made.
+const fdbIndexMin = 64
+
+func (x *fdbIndex) invalidate() { x.gen.Add(1) }
+
+// lookup answers from the index (ok) or says to ask the cache (!ok).
+func (x *fdbIndex) lookup(t tableCache, mac string, dp int) (*sbdb.FDB, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	gen := x.gen.Load()
+	if x.built != gen {
+		x.built, x.rows, x.misses = gen, nil, 0
+	}
+	if x.rows == nil {
+		x.misses++
+		if x.misses < fdbIndexMin || x.misses < t.Len()/16 {
+			return nil, false
+		}
+		rows := t.RowsShallow()
+		x.rows = make(map[fdbKey]*sbdb.FDB, len(rows))
+		for _, m := range rows {
+			f := m.(*sbdb.FDB)
+			x.rows[fdbKey{f.DpKey, f.MAC}] = f
+		}
+	}
+	return x.rows[fdbKey{dp, mac}], true
 }
 
 // syncFDBKey handles an FDB row change (KindSBFDB) or a switch-learned MAC
@@ -73,7 +131,7 @@ func (s *Southbound) syncFDBKey(b *batch, sw vtep.Switch, k vtep.Key) error {
 func (s *Southbound) syncRemoteFDB(b *batch, dp int, mac string) {
 	id := "fdb:" + strconv.Itoa(dp) + "/" + mac
 	var nc *contribution
-	if f := s.fdbRow(mac, dp); f != nil {
+	if f := s.fdbRow(mac, dp); f != nil && !s.ourPort(dp, f.PortKey) {
 		if dpu := s.dpUUID(dp); dpu != "" {
 			if pb := s.pbAt(dpu, f.PortKey); pb != nil && pb.Type == "vtep" && pb.Chassis != nil && !s.isOurChassis(*pb.Chassis) {
 				if _, local := s.topo[pb.Options[optPhysSwitch]]; !local {
@@ -86,6 +144,17 @@ func (s *Southbound) syncRemoteFDB(b *batch, dp int, mac string) {
 		}
 	}
 	s.setContribution(b, id, nc)
+}
+
+// ourPort reports whether port key pk of datapath dp is one of our vtep
+// ports (then an FDB row on it is ours, not another gateway's).
+func (s *Southbound) ourPort(dp, pk int) bool {
+	for _, ls := range s.lsByDP[dp] {
+		if own, ok := s.own[ls]; ok && own.dp == dp && own.portKey == pk {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Southbound) pbAt(datapath string, key int) *sbdb.PortBinding {
@@ -115,8 +184,19 @@ func (s *Southbound) syncLocalMAC(b *batch, sw vtep.Switch, k vtep.MACKey, takeO
 	if b.fdbSeen[key] {
 		return nil
 	}
-	b.fdbSeen[key] = true
 	own, bound := s.own[k.LS]
+	if !takeOver && bound {
+		// An SB-side event for our own row, where we put it (typically the
+		// echo of our inserts): nothing to do here. Whether the switch still
+		// has the MAC is the switch-side key's business, so this does not
+		// count as seen: such a key later in the batch still runs.
+		if _, mine := s.owned[k]; mine {
+			if row := s.fdbRow(k.MAC, own.dp); row != nil && row.PortKey == own.portKey {
+				return nil
+			}
+		}
+	}
+	b.fdbSeen[key] = true
 	if !bound {
 		if _, learned := sw.UcastLocal(k); learned {
 			s.logOnce(slog.LevelError, "nopb:"+k.LS, fmt.Sprintf("Cannot find port_binding for dynamically learned MAC %s in logical_switch %s", k.MAC, k.LS))

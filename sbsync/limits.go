@@ -67,6 +67,22 @@ func (b *bucket) take() (bool, time.Duration) {
 	return false, time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
 }
 
+// waitFor returns how long until the bucket holds n tokens (at most its
+// burst); 0 for a nil bucket or when it already does.
+func (b *bucket) waitFor(n int) time.Duration {
+	if b == nil {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	need := min(float64(n), b.burst)
+	tokens := min(b.burst, b.tokens+time.Since(b.last).Seconds()*b.rate)
+	if tokens >= need {
+		return 0
+	}
+	return time.Duration((need - tokens) / b.rate * float64(time.Second))
+}
+
 func (b *bucket) refund() {
 	if b == nil {
 		return
@@ -89,11 +105,17 @@ func (s *Southbound) allowLearn() (bool, time.Duration) {
 	return true, 0
 }
 
-// deferLearn retries a learned MAC once tokens are back.
+// deferLearn retries a learned MAC once tokens are back: when the
+// buckets hold enough for every MAC deferred so far in this batch (up to a
+// burst), not at the next single token. A retry looks every deferred MAC
+// up again, so retrying per token would make a large backlog cost
+// O(backlog) per token; this way a backlog drains in one batch per refill,
+// each writing up to a burst.
 func (s *Southbound) deferLearn(b *batch, k vtep.MACKey, wait time.Duration) {
 	s.stats.RateDeferred++
 	b.deferred = append(b.deferred, vtep.Key{Kind: vtep.KindUcastLocal, Name: k.LS, MAC: k.MAC})
-	b.deferWait = max(b.deferWait, wait)
+	n := len(b.deferred)
+	b.deferWait = max(b.deferWait, wait, s.bucket.waitFor(n), s.c.bucket.waitFor(n))
 }
 
 // setOwned records whether we hold the FDB row of a learned MAC, keeping
