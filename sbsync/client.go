@@ -98,6 +98,11 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
+// ClientModel returns the client database model vtepgw monitors the
+// southbound with (its tables, columns and client indexes), for tools that
+// measure libovsdb with exactly what the daemon uses.
+func ClientModel() (model.ClientDBModel, error) { return sbModel() }
+
 func sbModel() (model.ClientDBModel, error) {
 	m, err := model.NewClientDBModel("OVN_Southbound", map[string]model.Model{
 		"SB_Global":        &sbdb.SBGlobal{},

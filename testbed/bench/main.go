@@ -158,10 +158,18 @@ func main() {
 			floor = nil
 		}
 	}
+	var lib *libFloor
+	if slices.Contains(cfg.levels, targetChurnN) {
+		log.Printf("libovsdb floor: measuring")
+		if lib, err = measureLibFloor(testbed.SBSchema, []int{1000, targetChurnN}); err != nil {
+			log.Printf("libovsdb floor: %v", err)
+			lib = nil
+		}
+	}
 	if err := testbed.CheckLeaks(); err != nil {
 		log.Printf("warning: %v", err)
 	}
-	rep := report(cfg, m, started, time.Since(started), results, floor)
+	rep := report(cfg, m, started, time.Since(started), results, floor, lib)
 	fmt.Print(rep)
 	if cfg.out != "" {
 		if err := os.WriteFile(cfg.out, []byte(rep), 0o644); err != nil {
