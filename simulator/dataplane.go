@@ -101,11 +101,30 @@ type flowSet map[flowKey]flowEntry
 type flowEntry struct {
 	mod openflow.FlowMod
 	enc string // wire encoding, to compare flows
+	// dir and dep place a physical-switch flow relative to the logical
+	// switch bridges (see stages): dirToLS flows send frames of a port
+	// into the patch port of LS bridge dep, dirFromLS flows take frames
+	// coming back from it to the port.
+	dir flowDir
+	dep string
 }
 
+// flowDir is where a physical-switch bridge flow sends frames.
+type flowDir uint8
+
+const (
+	dirNone   flowDir = iota
+	dirToLS           // port → patch port (into a logical switch)
+	dirFromLS         // patch port → port (out of a logical switch)
+)
+
 func (fs flowSet) add(table uint8, prio uint16, m openflow.Match, in openflow.Instructions) {
+	fs.addDir(table, prio, m, in, dirNone, "")
+}
+
+func (fs flowSet) addDir(table uint8, prio uint16, m openflow.Match, in openflow.Instructions, dir flowDir, dep string) {
 	f := openflow.FlowMod{Command: openflow.FlowAdd, Cookie: ourCookie, Table: table, Priority: prio, Match: m, Instr: in}
-	fs[flowKey{table, prio, m.Key()}] = flowEntry{mod: f, enc: string(f.Bytes())}
+	fs[flowKey{table, prio, m.Key()}] = flowEntry{mod: f, enc: string(f.Bytes()), dir: dir, dep: dep}
 }
 
 // bridgeOF is the OpenFlow side of one bridge: connection, installed flows,
@@ -149,6 +168,7 @@ type dataplane struct {
 	limited int // MACs refused by the rate limit, for the log
 
 	lsBridge  map[string]string // LS → bridge, from the last full pass; owned by the loop
+	late      []ovsdb.Operation // removals held back until the pass's flows are in; owned by the loop
 	tableFull bool              // some LS at its learned-MAC cap, as last published
 
 	statsMu    sync.Mutex
@@ -213,8 +233,14 @@ func (d *dataplane) apply(ctx context.Context, cfg *Config) (*Status, error) {
 	if err := d.readGroups(ctx, s, p); err != nil {
 		errs = append(errs, err)
 	}
-	if err := d.applyFlows(ctx, s, cfg, p); err != nil {
+	committed, err := d.applyFlows(ctx, s, cfg, p)
+	if err != nil {
 		errs = append(errs, err)
+	}
+	if committed {
+		if err := d.removeLate(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	d.collect(s, cfg, p, st)
 	return st, errors.Join(errs...)
@@ -335,7 +361,14 @@ type ovsWriter struct {
 	ops   []ovsdb.Operation
 	err   error
 	named int
+	// Removals of ports from bridges and of bridges, applied after the
+	// flows of the pass (make before break, see applyOVSDB).
+	delPorts map[string][]portDel // bridge uuid → ports to remove
+	delBrs   []string
+	added    map[string]bool // names of ports created in this pass
 }
+
+type portDel struct{ uuid, name string }
 
 func (w *ovsWriter) add(ops []ovsdb.Operation, err error) {
 	if err != nil {
@@ -352,6 +385,10 @@ func (w *ovsWriter) name() string {
 
 // newPort creates a Port with one Interface and returns the Port's named uuid.
 func (w *ovsWriter) newPort(name, typ string, options, extIDs map[string]string, bfd map[string]string) string {
+	if w.added == nil {
+		w.added = map[string]bool{}
+	}
+	w.added[name] = true
 	i := &vswitchdb.Interface{UUID: w.name(), Name: name, Type: typ, Options: options, ExternalIDs: extIDs, BFD: bfd}
 	p := &vswitchdb.Port{UUID: w.name(), Name: name, Interfaces: []string{i.UUID}, ExternalIDs: extIDs}
 	w.add(w.c.Create(i, p))
@@ -397,12 +434,15 @@ type portSpec struct {
 // syncPorts makes the bridge's ports (except its local port and those
 // keep() accepts) equal to want.
 func (w *ovsWriter) syncPorts(s *ovsSnap, brUUID string, have map[string]*vswitchdb.Port, want map[string]portSpec, keep func(string) bool) {
-	var del, add []string
+	var add []string
 	for name, p := range have {
 		if _, ok := want[name]; ok || keep(name) {
 			continue
 		}
-		del = append(del, p.UUID)
+		if w.delPorts == nil {
+			w.delPorts = map[string][]portDel{}
+		}
+		w.delPorts[brUUID] = append(w.delPorts[brUUID], portDel{p.UUID, name})
 	}
 	for _, name := range sortedKeys(want) {
 		spec := want[name]
@@ -423,7 +463,6 @@ func (w *ovsWriter) syncPorts(s *ovsSnap, brUUID string, have map[string]*vswitc
 			w.add(w.c.Where(ni).Update(ni, &ni.Type, &ni.Options, &ni.BFD))
 		}
 	}
-	w.bridgePorts(brUUID, ovsdb.MutateOperationDelete, del)
 	w.bridgePorts(brUUID, ovsdb.MutateOperationInsert, add)
 }
 
@@ -457,7 +496,7 @@ func (d *dataplane) applyOVSDB(ctx context.Context, s *ovsSnap, cfg *Config, psB
 	if d.nextVX == 0 {
 		d.nextVX = 1
 	}
-	w.rootBridges(s.root.UUID, ovsdb.MutateOperationDelete, stale)
+	w.delBrs = stale
 
 	// ovs-vswitchd's datapath flow idle time (see Options.DatapathMaxIdle).
 	if ms := d.opt.DatapathMaxIdle.Milliseconds(); ms > 0 && s.root.OtherConfig["max-idle"] != strconv.FormatInt(ms, 10) {
@@ -567,8 +606,27 @@ func (d *dataplane) applyOVSDB(ctx context.Context, s *ovsSnap, cfg *Config, psB
 		newBrs = append(newBrs, uuid)
 	}
 	w.rootBridges(s.root.UUID, ovsdb.MutateOperationInsert, newBrs)
-	if w.err != nil {
-		return fmt.Errorf("build Open_vSwitch ops: %w", w.err)
+	// Removals wait until the pass's flows no longer use what is removed
+	// (d.removeLate), except a port whose name is created again in this
+	// pass (a binding moving to another logical switch): OVS port names
+	// are unique, so that move is one transaction.
+	late := &ovsWriter{c: d.c}
+	for _, br := range sortedKeys(w.delPorts) {
+		var now, later []string
+		for _, pd := range w.delPorts[br] {
+			if w.added[pd.name] {
+				now = append(now, pd.uuid)
+			} else {
+				later = append(later, pd.uuid)
+			}
+		}
+		w.bridgePorts(br, ovsdb.MutateOperationDelete, now)
+		late.bridgePorts(br, ovsdb.MutateOperationDelete, later)
+	}
+	late.rootBridges(s.root.UUID, ovsdb.MutateOperationDelete, w.delBrs)
+	d.late = late.ops
+	if err := errors.Join(w.err, late.err); err != nil {
+		return fmt.Errorf("build Open_vSwitch ops: %w", err)
 	}
 	if len(w.ops) == 0 {
 		return nil
@@ -577,6 +635,21 @@ func (d *dataplane) applyOVSDB(ctx context.Context, s *ovsSnap, cfg *Config, psB
 		return fmt.Errorf("Open_vSwitch: %w", err)
 	}
 	d.log.Debug("ovsdb updated", "ops", len(w.ops))
+	return nil
+}
+
+// removeLate applies the removals of ports and bridges that applyOVSDB
+// held back until the pass's flows were in.
+func (d *dataplane) removeLate(ctx context.Context) error {
+	ops := d.late
+	d.late = nil
+	if len(ops) == 0 {
+		return nil
+	}
+	if err := transact(ctx, d.c, ops); err != nil {
+		return fmt.Errorf("Open_vSwitch removals: %w", err)
+	}
+	d.log.Debug("ovsdb removals", "ops", len(ops))
 	return nil
 }
 
@@ -662,17 +735,17 @@ func (d *dataplane) flows(s *ovsSnap, cfg *Config, p *plan) (map[string]flowSet,
 		}
 		if b.VLAN != 0 {
 			in := openflow.Match{InPort: u32p(phys), VlanVID: u16p(uint16(b.VLAN))}
-			ps.add(0, 200, in, openflow.Instructions{Actions: []openflow.Action{openflow.PopVLAN{}, openflow.Output{Port: patch}}})
+			ps.addDir(0, 200, in, openflow.Instructions{Actions: []openflow.Action{openflow.PopVLAN{}, openflow.Output{Port: patch}}}, dirToLS, p.lsBridge[ls])
 			refs[flowKey{0, 200, in.Key()}] = statsRef{b, true}
 			out := openflow.Match{InPort: u32p(patch)}
-			ps.add(0, 200, out, openflow.Instructions{Actions: []openflow.Action{openflow.PushVLAN{VID: uint16(b.VLAN)}, openflow.Output{Port: phys}}})
+			ps.addDir(0, 200, out, openflow.Instructions{Actions: []openflow.Action{openflow.PushVLAN{VID: uint16(b.VLAN)}, openflow.Output{Port: phys}}}, dirFromLS, p.lsBridge[ls])
 			refs[flowKey{0, 200, out.Key()}] = statsRef{b, false}
 		} else {
 			in := openflow.Match{InPort: u32p(phys)}
-			ps.add(0, 100, in, openflow.Instructions{Actions: []openflow.Action{openflow.Output{Port: patch}}})
+			ps.addDir(0, 100, in, openflow.Instructions{Actions: []openflow.Action{openflow.Output{Port: patch}}}, dirToLS, p.lsBridge[ls])
 			refs[flowKey{0, 100, in.Key()}] = statsRef{b, true}
 			out := openflow.Match{InPort: u32p(patch)}
-			ps.add(0, 100, out, openflow.Instructions{Actions: []openflow.Action{openflow.Output{Port: phys}}})
+			ps.addDir(0, 100, out, openflow.Instructions{Actions: []openflow.Action{openflow.Output{Port: phys}}}, dirFromLS, p.lsBridge[ls])
 			refs[flowKey{0, 100, out.Key()}] = statsRef{b, false}
 		}
 	}
@@ -788,9 +861,13 @@ func (d *dataplane) onBridge(s *ovsSnap, br, portUUID string) bool {
 
 func (d *dataplane) mgmt(br string) string { return filepath.Join(d.opt.RunDir, br+".mgmt") }
 
-// applyFlows diffs and installs the flows of every bridge, one bundle per
-// bridge, and drops connections to bridges that are gone.
-func (d *dataplane) applyFlows(ctx context.Context, s *ovsSnap, cfg *Config, p *plan) error {
+// applyFlows diffs and installs the flows of every bridge, and drops
+// connections to bridges that are gone. All bundles of the pass are
+// prepared first (the switch has accepted every message) and only then
+// committed, in the make-before-break order of stages; if any bridge
+// refuses a message nothing of the pass is committed. It reports whether
+// the bundles of the bridges that took part were committed.
+func (d *dataplane) applyFlows(ctx context.Context, s *ovsSnap, cfg *Config, p *plan) (bool, error) {
 	want, refs, notReady := d.flows(s, cfg, p)
 	d.statsMu.Lock()
 	d.statsFlows = refs
@@ -801,6 +878,7 @@ func (d *dataplane) applyFlows(ctx context.Context, s *ovsSnap, cfg *Config, p *
 		}
 	}
 	var errs []error
+	ready := map[string]*bridgeOF{}
 	for _, name := range sortedKeys(want) {
 		if s.bridges[name] == nil {
 			continue // created in this pass; flows follow when it exists
@@ -820,12 +898,207 @@ func (d *dataplane) applyFlows(ctx context.Context, s *ovsSnap, cfg *Config, p *
 			errs = append(errs, err)
 			continue
 		}
-		if err := d.sync(ctx, b, want[name]); err != nil {
-			d.closeBridge(b)
-			errs = append(errs, fmt.Errorf("bridge %s: %w", name, err))
+		ready[name] = b
+	}
+	plan := stages(cfg.Switch, ready, want)
+	if err := d.commitStages(ctx, plan); err != nil {
+		return false, errors.Join(append(errs, err)...)
+	}
+	return true, errors.Join(errs...)
+}
+
+// stage is one bundle of a pass: mods for bridge b, after which b has the
+// flows after.
+type stage struct {
+	b     *bridgeOF
+	mods  []openflow.FlowMod
+	after flowSet
+}
+
+// stages orders the flow changes of one pass across bridges, make before
+// break. OpenFlow bundles are per bridge, so a change that touches the
+// physical-switch bridge PS and logical-switch bridges is committed as
+// several bundles, in this order:
+//
+//  1. PS, "early": flows into a logical switch (port → patch port) that go
+//     away, and flows out of one (patch port → port) that are new or
+//     changed;
+//  2. every logical-switch bridge, one bundle each, in name order (each
+//     atomic: remote MACs, tunnels, flood sets, learning);
+//  3. PS, "late": the other PS changes: new or changed flows into a logical
+//     switch, flows out of one that go away.
+//
+// So a frame from a port enters a logical switch only once that switch's
+// flows for it are in, and stops entering before they go; a logical switch
+// floods to a binding only while PS can take the frame out to its port.
+// Each frame is handled as in the old configuration or as in the new one:
+// between two commits a frame entering PS meets the old or new ingress
+// flow, the old or new LS bridge, and an egress flow of either (PS holds
+// the union of old and new egress flows between stages 1 and 3).
+//
+// PS flows of a binding whose logical-switch bridge takes no part in this
+// pass (just created, or its ports have no OpenFlow number yet) are held
+// as they are, so that PS never sends frames into a bridge before its
+// flows are in. A bridge's first bundle on a new connection replaces all of
+// its flows (stage 2 for an LS bridge, stage 3 for PS).
+func stages(ps string, ready map[string]*bridgeOF, want map[string]flowSet) []stage {
+	var out []stage
+	var early, late *stage
+	if b := ready[ps]; b != nil {
+		w := maps.Clone(want[ps])
+		// Hold the flows of bindings whose LS bridge is not in this pass.
+		held := func(e flowEntry) bool { _, ok := ready[e.dep]; return e.dep != "" && !ok && want[e.dep] != nil }
+		for k, e := range w {
+			if held(e) {
+				if o, ok := b.installed[k]; ok {
+					w[k] = o
+				} else {
+					delete(w, k)
+				}
+			}
+		}
+		for k, o := range b.installed {
+			if _, ok := w[k]; !ok && held(o) {
+				w[k] = o
+			}
+		}
+		if !b.synced {
+			late = &stage{b: b, mods: replaceAll(b, w), after: w}
+		} else {
+			mid := maps.Clone(b.installed)
+			e, l := &stage{b: b, after: mid}, &stage{b: b, after: w}
+			for k, o := range b.installed {
+				if _, ok := w[k]; ok {
+					continue
+				}
+				if o.dir == dirToLS {
+					e.mods = append(e.mods, deleteStrict(o))
+					delete(mid, k)
+				} else {
+					l.mods = append(l.mods, deleteStrict(o))
+				}
+			}
+			for _, k := range sortedFlowKeys(w) {
+				f := w[k]
+				if old, ok := b.installed[k]; ok && old.enc == f.enc {
+					continue
+				}
+				if f.dir == dirFromLS {
+					e.mods = append(e.mods, f.mod)
+					mid[k] = f
+				} else {
+					l.mods = append(l.mods, f.mod)
+				}
+			}
+			early, late = e, l
 		}
 	}
-	return errors.Join(errs...)
+	if early != nil {
+		out = append(out, *early)
+	}
+	for _, name := range sortedKeys(ready) {
+		if name == ps {
+			continue
+		}
+		b := ready[name]
+		w := want[name]
+		if !b.synced {
+			out = append(out, stage{b: b, mods: replaceAll(b, w), after: w})
+			continue
+		}
+		st := stage{b: b, after: w}
+		// Deletions first, then additions and changes (the bundle is
+		// ordered).
+		for k, o := range b.installed {
+			if _, ok := w[k]; !ok {
+				st.mods = append(st.mods, deleteStrict(o))
+			}
+		}
+		for _, k := range sortedFlowKeys(w) {
+			if old, ok := b.installed[k]; !ok || old.enc != w[k].enc {
+				st.mods = append(st.mods, w[k].mod)
+			}
+		}
+		out = append(out, st)
+	}
+	if late != nil {
+		out = append(out, *late)
+	}
+	// A stage with nothing to change still records its flows.
+	return out
+}
+
+// replaceAll is the first bundle of a connection: it replaces every flow
+// of the bridge but learned ones (on PS, every flow, as ovs-vtep's
+// del-flows).
+func replaceAll(b *bridgeOF, want flowSet) []openflow.FlowMod {
+	var mods []openflow.FlowMod
+	if b.ls == "" {
+		mods = append(mods, openflow.FlowMod{Command: openflow.FlowDelete, Table: openflow.TableAll})
+	} else {
+		mods = append(mods, openflow.FlowMod{Command: openflow.FlowDelete, Table: openflow.TableAll, Cookie: ourCookie, CookieMask: allOnes})
+	}
+	for _, k := range sortedFlowKeys(want) {
+		mods = append(mods, want[k].mod)
+	}
+	return mods
+}
+
+func deleteStrict(f flowEntry) openflow.FlowMod {
+	return openflow.FlowMod{Command: openflow.FlowDeleteStrict, Table: f.mod.Table, Priority: f.mod.Priority,
+		Match: f.mod.Match, Cookie: ourCookie, CookieMask: allOnes}
+}
+
+// commitStages prepares every non-empty stage, then commits them in order.
+// If a bridge refuses a message, every prepared bundle is discarded and
+// nothing changes. If a commit fails (the switch found a problem only then)
+// the later stages are discarded and the failing bridge's connection is
+// dropped, so its next bundle replaces all its flows.
+func (d *dataplane) commitStages(ctx context.Context, plan []stage) error {
+	t0 := time.Now()
+	prepared := make([]*openflow.Prepared, len(plan))
+	discard := func() {
+		for _, p := range prepared {
+			if p != nil {
+				_ = p.Discard(ctx)
+			}
+		}
+	}
+	var errs []error
+	nmods := 0
+	for i, st := range plan {
+		if len(st.mods) == 0 {
+			continue
+		}
+		nmods += len(st.mods)
+		p, err := st.b.conn.Prepare(ctx, st.mods)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("bridge %s: %w", st.b.name, err))
+			d.closeBridge(st.b)
+			continue
+		}
+		prepared[i] = p
+	}
+	if len(errs) > 0 {
+		discard()
+		return fmt.Errorf("nothing of this pass's flows committed: %w", errors.Join(errs...))
+	}
+	for i, st := range plan {
+		if p := prepared[i]; p != nil {
+			prepared[i] = nil
+			if err := p.Commit(ctx); err != nil {
+				discard()
+				d.closeBridge(st.b)
+				return fmt.Errorf("bridge %s: %w", st.b.name, err)
+			}
+		}
+		st.b.installed = st.after
+		st.b.synced = true
+	}
+	if nmods > 0 {
+		d.log.Debug("flows installed", "bundles", len(plan), "flow_mods", nmods, "duration_seconds", time.Since(t0).Seconds())
+	}
+	return nil
 }
 
 func (d *dataplane) closeBridge(b *bridgeOF) {
@@ -879,48 +1152,6 @@ func (d *dataplane) bridge(ctx context.Context, name, ls string) (*bridgeOF, err
 }
 
 var errNotReady = errors.New("not ready")
-
-// sync brings a bridge's flows to want in one bundle. The first sync of a
-// connection replaces every non-learned flow.
-func (d *dataplane) sync(ctx context.Context, b *bridgeOF, want flowSet) error {
-	var mods []openflow.FlowMod
-	if !b.synced {
-		if b.ls == "" {
-			mods = append(mods, openflow.FlowMod{Command: openflow.FlowDelete, Table: openflow.TableAll})
-		} else {
-			mods = append(mods,
-				openflow.FlowMod{Command: openflow.FlowDelete, Table: openflow.TableAll, Cookie: ourCookie, CookieMask: allOnes})
-		}
-		for _, k := range sortedFlowKeys(want) {
-			mods = append(mods, want[k].mod)
-		}
-	} else {
-		// Deletions first, then additions and changes (the bundle is
-		// ordered); within each group the order does not matter.
-		for k, f := range b.installed {
-			if _, ok := want[k]; !ok {
-				mods = append(mods, openflow.FlowMod{Command: openflow.FlowDeleteStrict, Table: f.mod.Table, Priority: f.mod.Priority,
-					Match: f.mod.Match, Cookie: ourCookie, CookieMask: allOnes})
-			}
-		}
-		for k, f := range want {
-			if old, ok := b.installed[k]; !ok || old.enc != f.enc {
-				mods = append(mods, f.mod)
-			}
-		}
-	}
-	if len(mods) == 0 {
-		return nil
-	}
-	t0 := time.Now()
-	if err := b.conn.Bundle(ctx, mods); err != nil {
-		return err
-	}
-	b.installed = want
-	b.synced = true
-	d.log.Debug("flows installed", "bridge", b.name, "flow_mods", len(mods), "duration_seconds", time.Since(t0).Seconds())
-	return nil
-}
 
 func sortedFlowKeys(fs flowSet) []flowKey {
 	ks := make([]flowKey, 0, len(fs))

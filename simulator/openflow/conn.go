@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -342,6 +343,30 @@ func (c *Conn) Bundle(ctx context.Context, mods []FlowMod) error {
 	if len(mods) == 0 {
 		return nil
 	}
+	p, err := c.Prepare(ctx, mods)
+	if err != nil {
+		return err
+	}
+	return p.Commit(ctx)
+}
+
+// Prepared is an open bundle whose messages the switch has all accepted;
+// Commit applies it atomically, Discard drops it. OpenFlow 1.4 has no
+// prepare request: the switch checks each message as it is added, so a
+// bundle that got this far fails at commit only for reasons found then
+// (e.g. a full table).
+type Prepared struct {
+	c    *Conn
+	id   uint32
+	mods []FlowMod
+	xids []uint32 // of the messages, to report commit-time errors
+	done bool
+}
+
+// Prepare opens a bundle (atomic and ordered) and adds the flow mods to it.
+// If the switch rejects any of them the bundle is discarded and Prepare
+// returns the errors.
+func (c *Conn) Prepare(ctx context.Context, mods []FlowMod) (*Prepared, error) {
 	id := bundleID.Add(1)
 	openX := c.nextXID()
 	var buf []byte
@@ -363,7 +388,8 @@ func (c *Conn) Bundle(ctx context.Context, mods []FlowMod) error {
 	putHeader(bar, TypeBarrierRequest, barX)
 	buf = append(buf, bar...)
 
-	tracked := append(xids, openX)
+	b := &Prepared{c: c, id: id, mods: mods, xids: xids}
+	tracked := append(slices.Clone(xids), openX)
 	c.mu.Lock()
 	for _, x := range tracked {
 		c.track[x] = true
@@ -371,65 +397,100 @@ func (c *Conn) Bundle(ctx context.Context, mods []FlowMod) error {
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
-		for _, x := range tracked {
-			delete(c.track, x)
-			delete(c.errs, x)
-		}
+		delete(c.track, openX)
+		delete(c.errs, openX)
 		c.mu.Unlock()
 	}()
 	// Open, add every message and a barrier in one write. The switch
-	// checks each message as it is added; only if none failed is the
-	// bundle committed, otherwise it is discarded.
+	// checks each message as it is added.
 	p, err := c.expect(barX, false)
 	if err != nil {
-		return err
+		b.untrack()
+		return nil, err
 	}
 	if err := c.write(buf); err != nil {
 		c.forget(barX)
-		return err
+		b.untrack()
+		return nil, err
 	}
 	if _, err := c.wait(ctx, barX, p); err != nil {
-		return fmt.Errorf("bundle barrier: %w", err)
+		b.untrack()
+		return nil, fmt.Errorf("bundle barrier: %w", err)
 	}
+	errs := b.msgErrs()
 	c.mu.Lock()
-	var errs []error
-	for i, x := range xids {
-		if e := c.errs[x]; e != nil {
-			errs = append(errs, fmt.Errorf("flow mod %d (table %d priority %d): %w", i, mods[i].Table, mods[i].Priority, e))
-		}
-	}
 	if e := c.errs[openX]; e != nil {
 		errs = append(errs, fmt.Errorf("bundle open: %w", e))
 	}
 	c.mu.Unlock()
-	typ, what := uint16(bundleCommitRequest), "commit"
 	if len(errs) > 0 {
-		typ, what = bundleDiscardReq, "discard"
+		if err := b.ctrl(ctx, bundleDiscardReq); err != nil {
+			errs = append(errs, fmt.Errorf("bundle discard: %w", err))
+		}
+		b.untrack()
+		return nil, fmt.Errorf("bundle of %d flow mods: %w", len(mods), errors.Join(errs...))
 	}
-	ctrlX := c.nextXID()
-	p, err = c.expect(ctrlX, false)
+	return b, nil
+}
+
+func (b *Prepared) msgErrs() []error {
+	b.c.mu.Lock()
+	defer b.c.mu.Unlock()
+	var errs []error
+	for i, x := range b.xids {
+		if e := b.c.errs[x]; e != nil {
+			errs = append(errs, fmt.Errorf("flow mod %d (table %d priority %d): %w", i, b.mods[i].Table, b.mods[i].Priority, e))
+		}
+	}
+	return errs
+}
+
+func (b *Prepared) untrack() {
+	b.done = true
+	b.c.mu.Lock()
+	for _, x := range b.xids {
+		delete(b.c.track, x)
+		delete(b.c.errs, x)
+	}
+	b.c.mu.Unlock()
+}
+
+func (b *Prepared) ctrl(ctx context.Context, typ uint16) error {
+	x := b.c.nextXID()
+	p, err := b.c.expect(x, false)
 	if err != nil {
 		return err
 	}
-	if err := c.write(bundleCtrl(ctrlX, id, typ)); err != nil {
-		c.forget(ctrlX)
+	if err := b.c.write(bundleCtrl(x, b.id, typ)); err != nil {
+		b.c.forget(x)
 		return err
 	}
-	if _, err := c.wait(ctx, ctrlX, p); err != nil {
-		errs = append(errs, fmt.Errorf("bundle %s: %w", what, err))
-		// Errors of single messages found at commit time came before.
-		c.mu.Lock()
-		for i, x := range xids {
-			if e := c.errs[x]; e != nil {
-				errs = append(errs, fmt.Errorf("flow mod %d (table %d priority %d): %w", i, mods[i].Table, mods[i].Priority, e))
-			}
-		}
-		c.mu.Unlock()
+	_, err = b.c.wait(ctx, x, p)
+	return err
+}
+
+// Commit applies the bundle. On error nothing of it took effect.
+func (b *Prepared) Commit(ctx context.Context) error {
+	if b.done {
+		return errors.New("openflow: bundle already committed or discarded")
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("bundle of %d flow mods: %w", len(mods), errors.Join(errs...))
+	defer b.untrack()
+	if err := b.ctrl(ctx, bundleCommitRequest); err != nil {
+		// Errors of single messages found at commit time came before.
+		errs := append([]error{fmt.Errorf("bundle commit: %w", err)}, b.msgErrs()...)
+		return fmt.Errorf("bundle of %d flow mods: %w", len(b.mods), errors.Join(errs...))
 	}
 	return nil
+}
+
+// Discard drops the bundle; nothing of it takes effect. Discarding a
+// committed or discarded bundle does nothing.
+func (b *Prepared) Discard(ctx context.Context) error {
+	if b.done {
+		return nil
+	}
+	defer b.untrack()
+	return b.ctrl(ctx, bundleDiscardReq)
 }
 
 // FlowStats reads the flows of a table (TableAll for all) whose cookie
