@@ -39,6 +39,15 @@
 //	StartOVN(t) *OVN
 //	    OVN NB and SB ovsdb-servers plus ovn-northd; NBCtl / SBCtl /
 //	    MustNB / MustSB, StopNorthd / StartNorthd.
+//	    StartOVNWith(t, OVNOptions{SBMembers: 3}) runs the SB as a RAFT
+//	    cluster instead (OVN.SBCluster); northd and SBCtl use all members.
+//	StartCluster(t, ClusterOptions{Schema: ...}) *Cluster
+//	    a RAFT-clustered database: ovsdb-tool create-cluster/join-cluster,
+//	    one OVSDB per member (own socket, client TCP port, RAFT port on
+//	    127.0.0.1); Remote (the comma-separated TCP multi-remote), Leader /
+//	    WaitLeader (cluster/status), TransferLeadership (OVS 3.1 has no
+//	    transfer command: cluster/failure-test transfer-leadership), and per
+//	    member Kill9 / Restart.
 //	StartReferenceController(t, vtepRemote, sbRemote) *RefController
 //	    Debian's ovn-controller-vtep; Exit (graceful, it cleans up its rows)
 //	    or Stop (SIGTERM, it leaves them).

@@ -83,10 +83,12 @@ func checkRowMetrics(t *testing.T, s *Stack, learned int) {
 	}
 }
 
-// TestUnlimitedBatching: without a rate limit, 2000 MACs learned in one
+// TestUnlimitedBatching: with the default limits (no per-switch rate; the
+// process-wide learning-rate bucket holds 20000), 2000 MACs learned in one
 // switch transaction reach SB FDB in very few SB transactions (one, unless
-// a batch boundary splits the burst under load; at most 5). Also: the
-// switch's Mcast_Macs_Local rows are counted in /metrics and status.
+// a batch boundary splits the burst under load; at most 5), none delayed.
+// Also: the switch's Mcast_Macs_Local rows are counted in /metrics and
+// status.
 func TestUnlimitedBatching(t *testing.T) {
 	t.Parallel()
 	const n = 2000

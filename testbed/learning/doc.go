@@ -17,6 +17,11 @@
 // and re-inserted, and time switch commit → SB commit with the servers'
 // clocks, without adding any client to the servers.
 //
+// With StackOptions.SBCluster the SB is a RAFT cluster (testbed.StartCluster)
+// and vtepgw gets the members' TCP remotes as one comma-separated
+// --ovnsb-db; a member's file is a RAFT log, so the stack then reads the SB
+// from the leader over JSON-RPC (ClusterSB) instead of a Follower.
+//
 // TestMain builds the daemon once into a temporary directory. Set
 // VTEPGW_LEARNING_RACE=1 to build it with the race detector (a race it
 // reports fails the test), or VTEPGW_BIN to use a prebuilt daemon.

@@ -84,11 +84,18 @@ type Config struct {
 	Learning LearningConfig `mapstructure:"learning"`
 	// Replication is the default replication configuration.
 	Replication ReplicationConfig `mapstructure:"replication"`
-	// LearningRate caps learned MACs per second for all switches together.
+	// LearningRate caps learned MACs per second for all switches together
+	// (the bucket holds as many; 0: unlimited). The default, 20000, keeps
+	// a learning storm on many switches from flooding the SB while one
+	// switch's burst of 10k MACs still goes out in one transaction.
 	LearningRate float64 `mapstructure:"learning-rate"`
 
 	tls *tls.Config
 }
+
+// DefaultLearningRate is the default of learning-rate: learned MACs per
+// second written to SB FDB by all switches together.
+const DefaultLearningRate = 20000
 
 // defaults are written into viper so env-only keys decode too.
 var defaults = map[string]any{
@@ -108,7 +115,7 @@ var defaults = map[string]any{
 	"northd-version":    "",
 	"sb-probe-interval": "5s",
 	"learning":          map[string]any{"rate": 0, "burst": 0, "max-per-logical-switch": 0, "max-per-switch": 0},
-	"learning-rate":     0,
+	"learning-rate":     DefaultLearningRate,
 	"replication":       map[string]any{"default": "source_node"},
 }
 

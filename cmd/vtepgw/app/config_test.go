@@ -46,6 +46,20 @@ func TestLoadDefaultsLikeOVS(t *testing.T) {
 	if c.OVNSBDB[0] != "unix:/run/ovn-test/ovnsb_db.sock" || c.Switches[0].Endpoints[0] != "unix:/run/ovs-test/db.sock" {
 		t.Fatalf("defaults: sb=%v switches=%+v", c.OVNSBDB, c.Switches)
 	}
+	// Learning: a process-wide rate whose bucket takes one switch's burst
+	// of 10k MACs at once; no per-switch limit.
+	if c.LearningRate != DefaultLearningRate || DefaultLearningRate < 10000 {
+		t.Errorf("learning-rate default = %v (DefaultLearningRate %v), want ≥ 10000", c.LearningRate, DefaultLearningRate)
+	}
+	if l := c.Switches[0].Learning; l == nil || *l != (LearningConfig{}) {
+		t.Errorf("per-switch learning default = %+v, want no limits", l)
+	}
+	t.Setenv("VTEPGW_LEARNING_RATE", "0")
+	if c, err := loadArgs(t); err != nil {
+		t.Error(err)
+	} else if c.LearningRate != 0 {
+		t.Errorf("VTEPGW_LEARNING_RATE=0: learning-rate = %v, want 0 (unlimited)", c.LearningRate)
+	}
 }
 
 func TestLoadEnvAndFile(t *testing.T) {
