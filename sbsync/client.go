@@ -66,8 +66,12 @@ func New(opts Options) (*Client, error) {
 		Endpoints: opts.Endpoints,
 		// As ovn-controller-vtep (the OVS IDL's default): with a clustered
 		// SB, talk to the leader only, and reconnect (with a full resync)
-		// when leadership moves.
-		LeaderOnly: true,
+		// when leadership moves. With one remote there is no other member
+		// to go to (a follower forwards writes to the leader), and
+		// libovsdb's leader check needs the _Server database, which
+		// servers other than ovsdb-server (libovsdb's own, in the demo)
+		// lack.
+		LeaderOnly: len(opts.Endpoints) > 1,
 		TLS:        opts.TLS,
 		Logger:     opts.Logger,
 		ModelFor: func(ovsdb.DatabaseSchema) (model.ClientDBModel, error) {
