@@ -686,13 +686,17 @@ func uniq(ps []uint32) []uint32 {
 	return slices.Compact(out)
 }
 
-// groupMAC maps an IPv4 multicast group to its Ethernet address.
+// groupMAC maps a multicast group to its Ethernet address: 01:00:5e +
+// the low 23 bits of an IPv4 group, 33:33 + the low 32 bits of an IPv6 one.
 func groupMAC(group string) string {
-	ip := net.ParseIP(group).To4()
+	ip := net.ParseIP(group)
 	if ip == nil {
 		return ""
 	}
-	return net.HardwareAddr{0x01, 0x00, 0x5e, ip[1] & 0x7f, ip[2], ip[3]}.String()
+	if v4 := ip.To4(); v4 != nil {
+		return net.HardwareAddr{0x01, 0x00, 0x5e, v4[1] & 0x7f, v4[2], v4[3]}.String()
+	}
+	return net.HardwareAddr{0x33, 0x33, ip[12], ip[13], ip[14], ip[15]}.String()
 }
 
 func outputs(ports []uint32) []openflow.Action {
@@ -786,6 +790,11 @@ func (d *dataplane) flows(s *ovsSnap, cfg *Config, p *plan) (map[string]flowSet,
 			// (NORMAL on a bridge with mcast_snooping_enable).
 			fs.add(0, 200, openflow.Match{InPort: u32p(lp), EthType: u16p(0x0800), IPProto: u8p(2)},
 				openflow.Instructions{Actions: []openflow.Action{learn, igmpLearn, openflow.Output{Port: openflow.PortNormal}}})
+			// MLD (IPv6): queries, v1 reports and dones, v2 reports.
+			for _, typ := range []uint8{130, 131, 132, 143} {
+				fs.add(0, 200, openflow.Match{InPort: u32p(lp), EthType: u16p(0x86dd), IPProto: u8p(58), ICMPv6Type: u8p(typ)},
+					openflow.Instructions{Actions: []openflow.Action{learn, igmpLearn, openflow.Output{Port: openflow.PortNormal}}})
+			}
 		}
 		for _, tp := range tun {
 			fs.add(0, 1000, openflow.Match{InPort: u32p(tp)}, openflow.Instructions{WriteMetadata: u64p(1), GotoTable: 1})
@@ -1438,7 +1447,8 @@ func (d *dataplane) readGroups(ctx context.Context, s *ovsSnap, p *plan) error {
 }
 
 // parseMDB parses `ovs-appctl mdb/show` output: a header, then lines
-// "PORT VLAN GROUP AGE" where PORT is a port name or number.
+// "PORT VLAN GROUP AGE" where PORT is a port name or number and GROUP an
+// IPv4 (IGMP) or IPv6 (MLD) group.
 func parseMDB(out string, ofport func(string) uint32) map[string][]uint32 {
 	g := map[string][]uint32{}
 	for _, l := range strings.Split(out, "\n") {
@@ -1446,7 +1456,10 @@ func parseMDB(out string, ofport func(string) uint32) map[string][]uint32 {
 		if len(f) < 4 || f[0] == "port" {
 			continue
 		}
-		ip := net.ParseIP(f[2]).To4()
+		ip := net.ParseIP(f[2])
+		if v4 := ip.To4(); v4 != nil {
+			ip = v4
+		}
 		if ip == nil || !ip.IsMulticast() {
 			continue
 		}

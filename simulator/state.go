@@ -64,7 +64,7 @@ type Learned struct {
 
 // Group is one multicast group joined on a logical switch (IGMP snooping).
 type Group struct {
-	Group string // IPv4 group address
+	Group string // group address, IPv4 (IGMP) or IPv6 (MLD)
 	MAC   string // its multicast MAC
 }
 

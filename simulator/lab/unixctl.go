@@ -188,3 +188,53 @@ func IGMPReport(srcMAC net.HardwareAddr, src, group net.IP, vlan int, join bool)
 	dmac := net.HardwareAddr{0x01, 0x00, 0x5e, d[1] & 0x7f, d[2], d[3]}
 	return Frame(dmac, srcMAC, vlan, 0x0800, IPv4(src, dst, 2, igmp))
 }
+
+// IGMPv3Report builds an Ethernet frame (hex) with an IGMPv3 membership
+// report (to 224.0.0.22) for the groups: join=true records each group as
+// CHANGE_TO_EXCLUDE_MODE with no source (join), false as
+// CHANGE_TO_INCLUDE_MODE with no source (leave).
+func IGMPv3Report(srcMAC net.HardwareAddr, src net.IP, groups []net.IP, vlan int, join bool) string {
+	rec := byte(3) // CHANGE_TO_INCLUDE_MODE
+	if join {
+		rec = 4 // CHANGE_TO_EXCLUDE_MODE
+	}
+	igmp := []byte{0x22, 0, 0, 0, 0, 0, byte(len(groups) >> 8), byte(len(groups))}
+	for _, g := range groups {
+		igmp = append(igmp, rec, 0, 0, 0)
+		igmp = append(igmp, g.To4()...)
+	}
+	c := csum(igmp)
+	igmp[2], igmp[3] = byte(c>>8), byte(c)
+	dmac := net.HardwareAddr{0x01, 0x00, 0x5e, 0x00, 0x00, 0x16}
+	return Frame(dmac, srcMAC, vlan, 0x0800, IPv4(src, net.IPv4(224, 0, 0, 22), 2, igmp))
+}
+
+// MLDv2Report builds an Ethernet frame (hex) with an MLDv2 listener report
+// (to ff02::16, hop-by-hop router alert, hop limit 1) for the IPv6 groups:
+// join=true records each group as CHANGE_TO_EXCLUDE_MODE with no source,
+// false as CHANGE_TO_INCLUDE_MODE with no source (leave).
+func MLDv2Report(srcMAC net.HardwareAddr, src net.IP, groups []net.IP, vlan int, join bool) string {
+	rec := byte(3)
+	if join {
+		rec = 4
+	}
+	icmp := []byte{143, 0, 0, 0, 0, 0, byte(len(groups) >> 8), byte(len(groups))}
+	for _, g := range groups {
+		icmp = append(icmp, rec, 0, 0, 0)
+		icmp = append(icmp, g.To16()...)
+	}
+	dst := net.ParseIP("ff02::16")
+	// ICMPv6 checksum over the pseudo-header: src, dst, length, next header 58.
+	pseudo := append(append([]byte{}, src.To16()...), dst.To16()...)
+	pseudo = append(pseudo, 0, 0, byte(len(icmp)>>8), byte(len(icmp)), 0, 0, 0, 58)
+	c := csum(append(pseudo, icmp...))
+	icmp[2], icmp[3] = byte(c>>8), byte(c)
+	// Hop-by-hop options: next header ICMPv6, router alert (MLD), PadN.
+	hbh := []byte{58, 0, 5, 2, 0, 0, 1, 0}
+	payload := append(hbh, icmp...)
+	ip6 := []byte{0x60, 0, 0, 0, byte(len(payload) >> 8), byte(len(payload)), 0, 1}
+	ip6 = append(ip6, src.To16()...)
+	ip6 = append(ip6, dst.To16()...)
+	dmac := net.HardwareAddr{0x33, 0x33, 0x00, 0x00, 0x00, 0x16}
+	return Frame(dmac, srcMAC, vlan, 0x86dd, append(ip6, payload...))
+}

@@ -82,6 +82,7 @@ const (
 	oxmVlanVID    = 6
 	oxmIPProto    = 10
 	oxmIPv4Dst    = 12
+	oxmICMPv6Type = 29
 	vidPresent    = 0x1000
 )
 
@@ -131,6 +132,8 @@ type Match struct {
 	VlanVID *uint16
 	IPProto *uint8
 	IPv4Dst net.IP
+	// ICMPv6Type needs EthType 0x86dd and IPProto 58.
+	ICMPv6Type *uint8
 }
 
 // VlanNone matches packets with no 802.1Q header.
@@ -177,6 +180,9 @@ func (m *Match) oxmFields() []byte {
 	}
 	if m.IPv4Dst != nil {
 		b = oxm(b, oxmIPv4Dst, m.IPv4Dst.To4())
+	}
+	if m.ICMPv6Type != nil {
+		b = oxm(b, oxmICMPv6Type, []byte{*m.ICMPv6Type})
 	}
 	return b
 }
@@ -241,6 +247,9 @@ func decodeMatch(b []byte) (Match, int, error) {
 				m.IPProto = &p
 			case oxmIPv4Dst:
 				m.IPv4Dst = append(net.IP(nil), v...)
+			case oxmICMPv6Type:
+				p := v[0]
+				m.ICMPv6Type = &p
 			}
 		}
 		f = f[4+l:]
