@@ -115,11 +115,14 @@ func main() {
 		log.Error("build vtepsim (run from the repository root)", "err", err)
 		os.Exit(1)
 	}
-	py, err := lab.LookPath("python3")
-	if err != nil {
-		py = "/usr/bin/python3"
+	// Debian's python3, which has the ovs module (python3-openvswitch);
+	// another python3 on PATH may not.
+	py := "/usr/bin/python3"
+	script, err := lab.LookPath("ovs-vtep")
+	if err != nil && !*skipRef {
+		log.Error("ovs-vtep (package openvswitch-vtep)", "err", err)
+		os.Exit(1)
 	}
-	script, _ := lab.LookPath("ovs-vtep")
 	impls := []impl{
 		{name: "ovs-vtep", prog: py, args: []string{script}},
 		{name: "vtepsim", prog: bin},
