@@ -265,6 +265,26 @@ func (s *Stack) InsertUML(t testing.TB, sw, j int, macs []string, comment string
 	return s.switchRecord(t, sw, mark, comment)
 }
 
+// SendUML is InsertUML without waiting for the transaction to show in the
+// database file: it returns once the switch's server has committed it.
+// Read the record later with SwitchRecord (the benchmark does, so that
+// parsing the file does not compete for CPU with what it measures).
+func (s *Stack) SendUML(sw, j int, macs []string, comment string) error {
+	return s.insertUML(sw, j, macs, comment)
+}
+
+// SendDeleteUML is DeleteUML without waiting for the record (see SendUML).
+func (s *Stack) SendDeleteUML(sw, j int, macs []string, comment string) error {
+	return s.deleteUML(sw, j, macs, comment)
+}
+
+// SwitchRecord returns the transaction with comment committed on switch
+// sw after mark, waiting up to 10 s for it to show in the file.
+func (s *Stack) SwitchRecord(t testing.TB, sw, mark int, comment string) Record {
+	t.Helper()
+	return s.switchRecord(t, sw, mark, comment)
+}
+
 func (s *Stack) insertUML(sw, j int, macs []string, comment string) error {
 	ls, err := s.selectUUID(sw, "Logical_Switch", "name", LS(j))
 	if err != nil || ls == "" {
@@ -296,21 +316,43 @@ func (s *Stack) insertUML(sw, j int, macs []string, comment string) error {
 // of switch sw in one transaction (the switch aged them out).
 func (s *Stack) DeleteUML(t testing.TB, sw, j int, macs []string, comment string) Record {
 	t.Helper()
-	ls, err := s.selectUUID(sw, "Logical_Switch", "name", LS(j))
-	if err != nil || ls == "" {
-		t.Fatalf("logical switch %s: %q %v", LS(j), ls, err)
-	}
-	ops := make([]testbed.Op, 0, len(macs)+1)
-	for _, m := range macs {
-		ops = append(ops, testbed.Op{"op": "delete", "table": "Ucast_Macs_Local",
-			"where": []any{[]any{"MAC", "==", m}, []any{"logical_switch", "==", testbed.Ref(ls)}}})
-	}
-	ops = append(ops, testbed.CommentOp(comment))
 	mark := s.VF[sw].Mark()
-	if _, err := s.vconn[sw].Transact("hardware_vtep", ops...); err != nil {
+	if err := s.deleteUML(sw, j, macs, comment); err != nil {
 		t.Fatal(err)
 	}
 	return s.switchRecord(t, sw, mark, comment)
+}
+
+func (s *Stack) deleteUML(sw, j int, macs []string, comment string) error {
+	ls, err := s.selectUUID(sw, "Logical_Switch", "name", LS(j))
+	if err != nil || ls == "" {
+		return fmt.Errorf("logical switch %s: %q %v", LS(j), ls, err)
+	}
+	// Delete by UUID: a delete whose where clause names MAC scans the
+	// table, and 10k of them keep the switch's server busy for seconds.
+	res, err := s.vconn[sw].Transact("hardware_vtep", testbed.Op{"op": "select", "table": "Ucast_Macs_Local",
+		"where": []any{[]any{"logical_switch", "==", testbed.Ref(ls)}}, "columns": []string{"_uuid", "MAC"}})
+	if err != nil {
+		return err
+	}
+	byMAC := map[string][]string{}
+	for _, r := range res[0].Rows {
+		u, _ := r["_uuid"].([]any)
+		mac, _ := r["MAC"].(string)
+		if len(u) == 2 {
+			byMAC[mac] = append(byMAC[mac], u[1].(string))
+		}
+	}
+	ops := make([]testbed.Op, 0, len(macs)+1)
+	for _, m := range macs {
+		for _, u := range byMAC[m] {
+			ops = append(ops, testbed.Op{"op": "delete", "table": "Ucast_Macs_Local",
+				"where": []any{[]any{"_uuid", "==", testbed.Ref(u)}}})
+		}
+	}
+	ops = append(ops, testbed.CommentOp(comment))
+	_, err = s.vconn[sw].Transact("hardware_vtep", ops...)
+	return err
 }
 
 func (s *Stack) switchRecord(t testing.TB, sw, mark int, comment string) Record {
