@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -101,6 +102,30 @@ func (x *fdbIndex) lookup(t tableCache, mac string, dp int) (*sbdb.FDB, bool) {
 		}
 	}
 	return x.rows[fdbKey{dp, mac}], true
+}
+
+// growForFDB makes room in the batch for its switch-learned MACs at once:
+// a learning storm appends one operation (about 200 bytes) per MAC, and
+// growing the slice and maps step by step cost more than building them.
+// SB-side FDB keys (the echo of our own writes, a resync) rarely write and
+// are not counted.
+func growForFDB(b *batch, keys map[vtep.Key]bool) {
+	n := 0
+	for k := range keys {
+		if k.Kind == vtep.KindUcastLocal {
+			n++
+		}
+	}
+	if n < 256 {
+		return
+	}
+	b.ops = slices.Grow(b.ops, n)
+	if len(b.fdbOps) == 0 {
+		b.fdbOps = make(map[int]vtep.Key, n)
+	}
+	if len(b.fdbSeen) == 0 {
+		b.fdbSeen = make(map[string]bool, n)
+	}
 }
 
 // syncFDBKey handles an FDB row change (KindSBFDB) or a switch-learned MAC

@@ -636,6 +636,7 @@ func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.
 	}
 
 	// Learned MACs both ways.
+	growForFDB(b, fdbKeys)
 	for k := range fdbKeys {
 		if err := s.syncFDBKey(b, sw, k); err != nil {
 			return nil, err
