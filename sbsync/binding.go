@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +32,28 @@ func isMAC(s string) bool {
 		}
 	}
 	return true
+}
+
+// portHostIPs maps each MAC of Port_Binding.mac entries ("MAC IP...") to
+// its first valid IP address; MACs without one are left out.
+func portHostIPs(entries []string) map[string]string {
+	var ips map[string]string
+	for _, e := range entries {
+		f := strings.Fields(e)
+		if len(f) < 2 || !isMAC(f[0]) {
+			continue
+		}
+		for _, a := range f[1:] {
+			if ip, err := netip.ParseAddr(a); err == nil && ip.Zone() == "" {
+				if ips == nil {
+					ips = map[string]string{}
+				}
+				ips[strings.ToLower(f[0])] = ip.String()
+				break
+			}
+		}
+	}
+	return ips
 }
 
 // portMACs extracts the MACs of Port_Binding.mac entries ("MAC [IP...]");
@@ -154,6 +177,9 @@ func (s *Southbound) chassisContribution(pb *sbdb.PortBinding, dp int, withMACs 
 	c := &contribution{dp: dp, ip: ip, port: pb.LogicalPort}
 	if withMACs {
 		c.macs = portMACs(pb.MAC)
+		if s.opts.ARPSuppression {
+			c.hostIPs = portHostIPs(pb.MAC)
+		}
 	}
 	return c
 }
@@ -181,6 +207,15 @@ func (s *Southbound) setContribution(b *batch, id string, nc *contribution) {
 		return
 	}
 	if had && nc != nil && old.dp == nc.dp && old.ip == nc.ip && old.redirect == nc.redirect && slices.Equal(old.macs, nc.macs) {
+		if !maps.Equal(old.hostIPs, nc.hostIPs) {
+			// Only the published IPs changed: same index entries.
+			s.contrib[id] = *nc
+			for _, mac := range nc.macs {
+				if old.hostIPs[mac] != nc.hostIPs[mac] {
+					s.emitMAC(b, nc.dp, mac)
+				}
+			}
+		}
 		return
 	}
 	if port, ok := strings.CutPrefix(id, "pb:"); ok {

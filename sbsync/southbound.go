@@ -44,6 +44,11 @@ type SouthboundOptions struct {
 	Limits Limits
 	// Replication configures service-node replication.
 	Replication ReplicationOptions
+	// ARPSuppression publishes each remote MAC's IP address (the first
+	// address after the MAC in Port_Binding.mac) with it, for switches
+	// that answer ARP and neighbour solicitations locally
+	// (Ucast_Macs_Remote.ipaddr). ovn-controller-vtep never sets it.
+	ARPSuppression bool
 }
 
 // contribution is what one SB row adds to one datapath: its MACs and the
@@ -52,7 +57,9 @@ type contribution struct {
 	dp   int
 	ip   string
 	macs []string
-	port string // logical port, for logs
+	// hostIPs holds the IP published with each MAC (ARPSuppression).
+	hostIPs map[string]string
+	port    string // logical port, for logs
 	// redirect: a chassisredirect port's gateway chassis, published into
 	// the switch on the other side of the router.
 	redirect bool
@@ -396,7 +403,11 @@ func (s *Southbound) UcastRemote(k vtep.MACKey) (vtep.UcastMAC, bool) {
 		return vtep.UcastMAC{}, false
 	}
 	id := slices.Min(slices.Collect(maps.Keys(cs)))
-	return vtep.UcastMAC{MACKey: k, Locator: cs[id]}, true
+	v := vtep.UcastMAC{MACKey: k, Locator: cs[id]}
+	if s.opts.ARPSuppression {
+		v.IP = s.contrib[id].hostIPs[k.MAC]
+	}
+	return v, true
 }
 
 // McastRemote: unknown-dst replicates to the datapath's flood set; an IP

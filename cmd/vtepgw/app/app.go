@@ -326,7 +326,8 @@ func (d *daemon) runSwitch(ctx context.Context, sc SwitchConfig) error {
 			Rate: sc.Learning.Rate, Burst: sc.Learning.Burst,
 			MaxPerLS: sc.Learning.MaxPerLogicalSwitch, MaxPerSwitch: sc.Learning.MaxPerSwitch,
 		},
-		Replication: sc.Replication.options(),
+		Replication:    sc.Replication.options(),
+		ARPSuppression: d.cfg.ARPSuppression,
 	}, gr.buf.notify)
 	defer gr.sb.Close()
 	gr.gw = vtep.NewGateway(gr.session, gr.sb, vtep.GatewayOptions{
@@ -396,8 +397,8 @@ func (d *daemon) reload() {
 		return
 	}
 	d.setLevel(cfg.LogLevel)
-	if fmt.Sprint(cfg.Switches, cfg.OVNSBDB, cfg.MetricsAddr) != fmt.Sprint(d.cfg.Switches, d.cfg.OVNSBDB, d.cfg.MetricsAddr) {
-		d.log.Warn("configuration reloaded; switch, southbound and listen address changes need a restart")
+	if fmt.Sprint(cfg.Switches, cfg.OVNSBDB, cfg.MetricsAddr, cfg.ARPSuppression) != fmt.Sprint(d.cfg.Switches, d.cfg.OVNSBDB, d.cfg.MetricsAddr, d.cfg.ARPSuppression) {
+		d.log.Warn("configuration reloaded; switch, southbound, listen address and arp-suppression changes need a restart")
 	} else {
 		d.log.Info("configuration reloaded", "log_level", cfg.LogLevel)
 	}

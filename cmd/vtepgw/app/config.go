@@ -89,6 +89,9 @@ type Config struct {
 	// a learning storm on many switches from flooding the SB while one
 	// switch's burst of 10k MACs still goes out in one transaction.
 	LearningRate float64 `mapstructure:"learning-rate"`
+	// ARPSuppression publishes remote MACs' IP addresses to the switches
+	// (Ucast_Macs_Remote.ipaddr), which ovn-controller-vtep never does.
+	ARPSuppression bool `mapstructure:"arp-suppression"`
 
 	tls *tls.Config
 }
@@ -109,6 +112,7 @@ var defaults = map[string]any{
 	"unixctl":           "",
 	"metrics-addr":      "",
 	"pprof":             false,
+	"arp-suppression":   false,
 	"private-key":       "",
 	"certificate":       "",
 	"ca-cert":           "",
@@ -161,6 +165,7 @@ func newFlagSet() *pflag.FlagSet {
 	fs.String("ca-cert", "", "SSL CA certificate file")
 	fs.String("metrics-addr", "", "serve Prometheus /metrics on HOST:PORT")
 	fs.Bool("pprof", false, "also serve Go profiles under /debug/pprof/ on the metrics address")
+	fs.Bool("arp-suppression", false, "publish remote MACs' IP addresses (Ucast_Macs_Remote.ipaddr) for switch-side ARP/ND suppression")
 	fs.String("log-level", "", "debug, info, warn or error")
 	fs.String("log-format", "", "text or json")
 	fs.String("northd-version", "", "northd internal version to pin when ovn-match-northd-version is set")
@@ -193,9 +198,11 @@ func load(fs *pflag.FlagSet) (*Config, error) {
 			v.Set(name, fl.Value.String())
 		}
 	}
-	if fl := fs.Lookup("pprof"); fl != nil && fl.Changed {
-		on, _ := fs.GetBool("pprof")
-		v.Set("pprof", on)
+	for _, name := range []string{"pprof", "arp-suppression"} {
+		if fl := fs.Lookup(name); fl != nil && fl.Changed {
+			on, _ := fs.GetBool(name)
+			v.Set(name, on)
+		}
 	}
 	if fl := fs.Lookup("vtep-db"); fl.Changed {
 		dbs, _ := fs.GetStringArray("vtep-db")
