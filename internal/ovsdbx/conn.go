@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,6 +81,11 @@ type Conn struct {
 	// successful transaction), in UnixNano; the probe only runs after a
 	// quiet interval, as OVS's inactivity probe does.
 	active atomic.Int64
+	// first is the endpoint the next connection attempt tries first. It
+	// moves on after every failed attempt: libovsdb tries the endpoints in
+	// order under one timeout, so a member that drops packets would
+	// otherwise cost that whole timeout on every attempt.
+	first atomic.Int64
 
 	mu        sync.Mutex // guards the status fields below
 	state     string
@@ -228,13 +234,24 @@ func (c *Conn) Run(ctx context.Context) error {
 	}
 }
 
-func (c *Conn) clientOptions() []client.Option {
+// endpoints returns the endpoints in the order the next attempt tries them.
+func (c *Conn) endpoints() []string {
+	eps := c.opts.Endpoints
+	n := len(eps)
+	if n < 2 {
+		return eps
+	}
+	i := int(c.first.Load() % int64(n))
+	return append(slices.Clone(eps[i:]), eps[:i]...)
+}
+
+func (c *Conn) clientOptions(eps []string) []client.Option {
 	h := c.log.With("db", c.opts.Name, "component", "libovsdb").Handler()
 	lg := logr.FromSlogHandler(&dropTap{inner: h, onDrop: c.opts.OnEventsDropped})
 	// libovsdb logs at V(>0) for chatter; keep only errors at our info level.
 	lg = lg.V(4)
 	opts := []client.Option{client.WithLogger(&lg)}
-	for _, ep := range c.opts.Endpoints {
+	for _, ep := range eps {
 		opts = append(opts, client.WithEndpoint(ep))
 	}
 	if c.opts.LeaderOnly {
@@ -249,8 +266,14 @@ func (c *Conn) clientOptions() []client.Option {
 	return opts
 }
 
-func (c *Conn) connect(ctx context.Context) (client.Client, error) {
+func (c *Conn) connect(ctx context.Context) (cl client.Client, err error) {
 	c.setState("connecting", "", nil)
+	eps := c.endpoints()
+	defer func() {
+		if err != nil {
+			c.first.Add(1)
+		}
+	}()
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var schema ovsdb.DatabaseSchema
@@ -259,12 +282,12 @@ func (c *Conn) connect(ctx context.Context) (client.Client, error) {
 		if err != nil {
 			return nil, fmt.Errorf("probe model: %w", err)
 		}
-		pc, err := client.NewOVSDBClient(pm, c.clientOptions()...)
+		pc, err := client.NewOVSDBClient(pm, c.clientOptions(eps)...)
 		if err != nil {
 			return nil, fmt.Errorf("new probe client: %w", err)
 		}
 		if err := pc.Connect(cctx); err != nil {
-			return nil, fmt.Errorf("connect to %v: %w", c.opts.Endpoints, err)
+			return nil, fmt.Errorf("connect to %v: %w", eps, err)
 		}
 		schema = pc.Schema()
 		pc.Close()
@@ -273,12 +296,12 @@ func (c *Conn) connect(ctx context.Context) (client.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model for schema %s %s: %w", schema.Name, schema.Version, err)
 	}
-	cl, err := client.NewOVSDBClient(m, c.clientOptions()...)
+	cl, err = client.NewOVSDBClient(m, c.clientOptions(eps)...)
 	if err != nil {
 		return nil, fmt.Errorf("new client: %w", err)
 	}
 	if err := cl.Connect(cctx); err != nil {
-		return nil, fmt.Errorf("connect to %v: %w", c.opts.Endpoints, err)
+		return nil, fmt.Errorf("connect to %v: %w", eps, err)
 	}
 	cl.Cache().AddEventHandler(&activityHandler{c: c, next: c.opts.Handler})
 	if c.opts.Monitor != nil {
