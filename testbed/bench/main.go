@@ -172,7 +172,8 @@ func main() {
 	rep := report(cfg, m, started, time.Since(started), results, floor, lib)
 	fmt.Print(rep)
 	if cfg.out != "" {
-		if err := os.WriteFile(cfg.out, []byte(rep), 0o644); err != nil {
+		// The other benchmark programs' sections of the file stay.
+		if err := testbed.WriteReport(cfg.out, rep, []string{"## Machine", "## Results", "## Targets", "## How to read this"}); err != nil {
 			log.Fatal(err)
 		}
 		log.Printf("wrote %s", cfg.out)

@@ -118,7 +118,7 @@ func main() {
 	rep := report(&c, results, started, load0, testbed.LoadAvg())
 	fmt.Print(rep)
 	if c.out != "" {
-		if err := writeSection(c.out, rep); err != nil {
+		if err := testbed.WriteSection(c.out, sectionTitle, rep, legacyTitle); err != nil {
 			log.Fatal(err)
 		}
 		log.Printf("wrote %s", c.out)
@@ -266,39 +266,4 @@ The device's own view, and what one ` + "`Apply`" + ` of the 1000 is:
 Every driver here returns from ` + "`Apply`" + ` once the device has committed the change, so **visible** is ` + "`Apply`" + ` plus one read of the view, and the cost of that read differs per device (a vtep-ctl process, an in-memory read, a NETCONF RPC, a netlink dump): compare the **Apply** columns across drivers, the **visible** columns only within a driver. All devices but ovsdb-server, netconfd and sshd run in the benchmark's process and share its CPUs with the driver.
 `)
 	return b.String()
-}
-
-// writeSection replaces this benchmark's section of file (from its title
-// to the next "## " heading), or else the legacy NETCONF-only section, or
-// appends it, keeping everything else.
-func writeSection(file, section string) error {
-	old, err := os.ReadFile(file)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	text := string(old)
-	if text == "" {
-		text = "# vtepgw benchmarks\n"
-	}
-	replaced := false
-	for _, title := range []string{sectionTitle, legacyTitle} {
-		i := strings.Index(text, title)
-		if i < 0 {
-			continue
-		}
-		end := len(text)
-		if j := strings.Index(text[i+len(title):], "\n## "); j >= 0 {
-			end = i + len(title) + j + 1
-		}
-		if replaced {
-			text = text[:i] + text[end:]
-		} else {
-			text = text[:i] + section + "\n" + text[end:]
-			replaced = true
-		}
-	}
-	if !replaced {
-		text = strings.TrimRight(text, "\n") + "\n\n" + section
-	}
-	return os.WriteFile(file, []byte(strings.TrimRight(text, "\n")+"\n"), 0o644)
 }

@@ -111,7 +111,7 @@ func main() {
 	rep := report(&c, &res, started, load0, loadavg())
 	fmt.Print(rep)
 	if c.out != "" {
-		if err := writeSection(c.out, rep); err != nil {
+		if err := testbed.WriteSection(c.out, sectionTitle, rep); err != nil {
 			log.Fatal(err)
 		}
 		log.Printf("wrote %s", c.out)
@@ -483,27 +483,4 @@ func report(c *config, r *results, started time.Time, load0, load1 string) strin
 - Failover times run from just before the bfd_status write was sent (the column is ephemeral, so the database file has no commit time for it) to vtepgw's commit: an upper bound.
 `)
 	return b.String()
-}
-
-// writeSection replaces this benchmark's section of file (from its title
-// to the next "## " heading) or appends it, keeping everything else.
-func writeSection(file, section string) error {
-	old, err := os.ReadFile(file)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	text := string(old)
-	if text == "" {
-		text = "# vtepgw benchmarks\n"
-	}
-	if i := strings.Index(text, sectionTitle); i >= 0 {
-		end := len(text)
-		if j := strings.Index(text[i+len(sectionTitle):], "\n## "); j >= 0 {
-			end = i + len(sectionTitle) + j + 1
-		}
-		text = text[:i] + section + "\n" + text[end:]
-	} else {
-		text = strings.TrimRight(text, "\n") + "\n\n" + section
-	}
-	return os.WriteFile(file, []byte(text), 0o644)
 }
