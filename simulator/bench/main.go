@@ -576,9 +576,10 @@ const readingNotes = `
 - The machine has 2 cores. ovsdb-server, ovs-vswitchd, the simulator and the
   benchmark share them, and so do whatever other jobs run at the same time
   (the load averages, and the load column of the bursts): every figure is
-  noisier for it, and a rate measured at load 8 is about half of one at
-  load 2. Compare the columns of one run; the CPU per MAC is the figure
-  that depends least on the load.
+  noisier for it. Compare the columns of one run; the CPU per MAC is the
+  figure that depends least on the load. The first 10k burst of a column
+  is usually its slowest (every table and heap grows to 10k entries for
+  the first time), so the three 10k bursts are given separately.
 - A burst is timed end to end, from the first frame handed to ovs-vswitchd
   (` + "`netdev-dummy/receive`" + ` on p0) to the moment the benchmark's own
   OVSDB monitor sees the last of the N rows in Ucast_Macs_Local. Nothing
