@@ -35,9 +35,9 @@ Options (daemon):
   --max-vnis=N --max-remote-vteps=N --max-macs=N   switch limits (0: none)
   --no-source-node       refuse source_node replication (fault)
   --stats-interval=DUR   binding statistics period (default 5s)
-  --dp-max-idle=DUR      set ovs-vswitchd's other_config:max-idle (datapath flow
+  --dp-max-idle=DUR      ovs-vswitchd's other_config:max-idle (datapath flow
                          idle time, global to that ovs-vswitchd; 100ms makes
-                         learning bursts fast; default: leave it alone)
+                         learning bursts fast; default 100ms; 0: leave it alone)
   --log-file[=FILE]      log to FILE (default $OVS_LOGDIR/ovs-vtep.log)
   --pidfile[=FILE]       write a pidfile (default $OVS_RUNDIR/ovs-vtep.pid)
   --unixctl=SOCKET       unixctl socket (default $OVS_RUNDIR/ovs-vtep.PID.ctl)
@@ -84,8 +84,16 @@ func ovsDir(env, def string) string {
 	return def
 }
 
+// defaultDPMaxIdle is --dp-max-idle's default, as in `vtepsim lab`.
+const defaultDPMaxIdle = 100 * time.Millisecond
+
 func parseDaemon(args []string) (*daemonOpts, error) {
 	o := &daemonOpts{consoleOn: true}
+	// The simulated switch is the whole ovs-vswitchd, so its datapath flow
+	// idle time is the switch's to set: learning bursts leave one
+	// datapath flow per source MAC, and OVS re-translates every cached
+	// flow after each learned MAC.
+	o.sim.DatapathMaxIdle = defaultDPMaxIdle
 	var rest []string
 	for _, a := range args {
 		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
