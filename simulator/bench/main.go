@@ -44,6 +44,7 @@ import (
 	"github.com/ovn-org/libovsdb/client"
 	"github.com/ovn-org/libovsdb/ovsdb"
 
+	"github.com/vtepgw/vtepgw/internal/benchdoc"
 	vtepdb "github.com/vtepgw/vtepgw/internal/vtepfull"
 	"github.com/vtepgw/vtepgw/simulator/lab"
 	"github.com/vtepgw/vtepgw/simulator/openflow"
@@ -147,7 +148,7 @@ func main() {
 		fmt.Print(report)
 		return
 	}
-	if err := writeSection(*out, sectionTitle, report); err != nil {
+	if err := benchdoc.WriteSection(*out, sectionTitle, report); err != nil {
 		log.Error("write report", "err", err)
 		os.Exit(1)
 	}

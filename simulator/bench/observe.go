@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -169,29 +168,4 @@ func (w *macWatch) seenAt(mac string) (time.Time, bool) {
 func (w *macWatch) close() {
 	w.conn.Close()
 	<-w.done
-}
-
-// writeSection replaces this benchmark's section of file (from its title
-// to the next "## " heading) or appends it, keeping everything else. The
-// same rule as the other programs of `make bench` (testbed/bench/learning,
-// testbed/bench/drivers), which write their own sections of the file.
-func writeSection(file, title, section string) error {
-	old, err := os.ReadFile(file)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	text := string(old)
-	if text == "" {
-		text = "# vtepgw benchmarks\n"
-	}
-	if i := strings.Index(text, title); i >= 0 && (i == 0 || text[i-1] == '\n') {
-		end := len(text)
-		if j := strings.Index(text[i+len(title):], "\n## "); j >= 0 {
-			end = i + len(title) + j + 1
-		}
-		text = text[:i] + strings.TrimRight(section, "\n") + "\n\n" + text[end:]
-	} else {
-		text = strings.TrimRight(text, "\n") + "\n\n" + section
-	}
-	return os.WriteFile(file, []byte(strings.TrimRight(text, "\n")+"\n"), 0o644)
 }

@@ -35,6 +35,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vtepgw/vtepgw/internal/benchdoc"
 	"github.com/vtepgw/vtepgw/testbed"
 )
 
@@ -173,7 +174,7 @@ func main() {
 	fmt.Print(rep)
 	if cfg.out != "" {
 		// The other benchmark programs' sections of the file stay.
-		if err := testbed.WriteReport(cfg.out, rep, []string{"## Machine", "## Results", "## Targets", "## How to read this"}); err != nil {
+		if err := benchdoc.WriteReport(cfg.out, rep, []string{"## Machine", "## Results", "## Targets", "## How to read this"}); err != nil {
 			log.Fatal(err)
 		}
 		log.Printf("wrote %s", cfg.out)

@@ -38,6 +38,7 @@ import (
 
 	"github.com/vtepgw/vtepgw/drivers"
 	_ "github.com/vtepgw/vtepgw/drivers/all"
+	"github.com/vtepgw/vtepgw/internal/benchdoc"
 	"github.com/vtepgw/vtepgw/testbed"
 	"github.com/vtepgw/vtepgw/vtep"
 )
@@ -118,7 +119,7 @@ func main() {
 	rep := report(&c, results, started, load0, testbed.LoadAvg())
 	fmt.Print(rep)
 	if c.out != "" {
-		if err := testbed.WriteSection(c.out, sectionTitle, rep, legacyTitle); err != nil {
+		if err := benchdoc.WriteSection(c.out, sectionTitle, rep, legacyTitle); err != nil {
 			log.Fatal(err)
 		}
 		log.Printf("wrote %s", c.out)

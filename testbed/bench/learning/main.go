@@ -38,6 +38,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vtepgw/vtepgw/internal/benchdoc"
 	"github.com/vtepgw/vtepgw/testbed"
 	"github.com/vtepgw/vtepgw/testbed/learning"
 )
@@ -111,7 +112,7 @@ func main() {
 	rep := report(&c, &res, started, load0, loadavg())
 	fmt.Print(rep)
 	if c.out != "" {
-		if err := testbed.WriteSection(c.out, sectionTitle, rep); err != nil {
+		if err := benchdoc.WriteSection(c.out, sectionTitle, rep); err != nil {
 			log.Fatal(err)
 		}
 		log.Printf("wrote %s", c.out)

@@ -1,14 +1,14 @@
-package testbed
+// Package benchdoc writes benchmark reports into a shared Markdown file:
+// docs/BENCHMARKS.md is written by several benchmark programs, each owning
+// some "## " sections of it, and each rewrites its own sections and keeps
+// everybody else's.
+package benchdoc
 
 import (
 	"os"
 	"slices"
 	"strings"
 )
-
-// docs/BENCHMARKS.md is written by several benchmark programs, each owning
-// some "## " sections of it. The helpers below rewrite one program's
-// sections and keep everybody else's.
 
 // Sections splits Markdown text into its preamble (before the first "## "
 // heading) and its "## " sections, each from its heading line up to the
