@@ -6,21 +6,13 @@ package facetest
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"flag"
-	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/vtepgw/vtepgw/internal/testpki"
 	"github.com/vtepgw/vtepgw/simulator/gnmiface"
 )
 
@@ -35,101 +27,22 @@ func init() {
 const ServerName = "gnmi.vtepsim.test"
 
 // CA is a throw-away certificate authority whose PEM files live in Dir.
-type CA struct {
-	Cert   *x509.Certificate
-	Key    *ecdsa.PrivateKey
-	Pool   *x509.CertPool
-	Dir    string
-	CAFile string // PEM of Cert
-}
+type CA struct{ *testpki.CA }
+
+// Leaf is a certificate signed by a CA, with its files.
+type Leaf = testpki.Leaf
 
 // NewCA makes a CA and writes ca.pem into a fresh temporary directory.
 func NewCA(t testing.TB) *CA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(t),
-		Subject:               pkix.Name{CommonName: "vtepsim test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca := &CA{Cert: cert, Key: key, Pool: x509.NewCertPool(), Dir: t.TempDir()}
-	ca.Pool.AddCert(cert)
-	ca.CAFile = filepath.Join(ca.Dir, "ca.pem")
-	writePEM(t, ca.CAFile, "CERTIFICATE", der)
-	return ca
-}
-
-func serial(t testing.TB) *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-func writePEM(t testing.TB, file, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// Leaf is a certificate signed by a CA, with its files.
-type Leaf struct {
-	TLS      tls.Certificate
-	CertFile string
-	KeyFile  string
+	return &CA{testpki.NewCA(t, "", "vtepsim test CA")}
 }
 
 // Issue signs a certificate for 127.0.0.1 and ServerName, usable by
 // servers and clients; name prefixes its files.
 func (ca *CA) Issue(t testing.TB, name string) *Leaf {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(t),
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		DNSNames:     []string{ServerName},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &Leaf{CertFile: filepath.Join(ca.Dir, name+".pem"), KeyFile: filepath.Join(ca.Dir, name+"-key.pem")}
-	writePEM(t, l.CertFile, "CERTIFICATE", der)
-	writePEM(t, l.KeyFile, "EC PRIVATE KEY", kder)
-	l.TLS, err = tls.LoadX509KeyPair(l.CertFile, l.KeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
+	return ca.CA.Issue(t, name, []string{ServerName}, []net.IP{net.IPv4(127, 0, 0, 1)})
 }
 
 // ServerTLS returns a server configuration presenting a fresh certificate.
