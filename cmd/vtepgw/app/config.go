@@ -208,6 +208,7 @@ func load(fs *pflag.FlagSet) (*Config, error) {
 		dbs, _ := fs.GetStringArray("vtep-db")
 		v.Set("vtep-db", dbs)
 	}
+	mergeSwitchLearning(v)
 	var c Config
 	if err := v.UnmarshalExact(&c, viperDecodeHook()); err != nil {
 		return nil, fmt.Errorf("decode configuration: %w", err)
@@ -216,6 +217,44 @@ func load(fs *pflag.FlagSet) (*Config, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// mergeSwitchLearning fills the keys a switch's learning block leaves out
+// from the top-level block, so that a switch can override one limit and
+// keep the others.
+func mergeSwitchLearning(v *viper.Viper) {
+	var sws []any
+	switch s := v.Get("switches").(type) {
+	case []any:
+		sws = s
+	case []map[string]any:
+		for _, m := range s {
+			sws = append(sws, m)
+		}
+	default:
+		return
+	}
+	top := v.GetStringMap("learning")
+	changed := false
+	for _, s := range sws {
+		m, ok := s.(map[string]any)
+		if !ok {
+			continue
+		}
+		l, ok := m["learning"].(map[string]any)
+		if !ok {
+			continue
+		}
+		for k, val := range top {
+			if _, set := l[k]; !set {
+				l[k] = val
+				changed = true
+			}
+		}
+	}
+	if changed {
+		v.Set("switches", sws)
+	}
 }
 
 // finish fills OVS-style defaults and validates. Every problem is reported.

@@ -145,3 +145,39 @@ func TestMainExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestSwitchLearningMergesTopLevel: a switch's learning block overrides the
+// keys it sets and keeps the top-level values of the others.
+func TestSwitchLearningMergesTopLevel(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	yaml := `
+learning:
+  rate: 100
+  max-per-switch: 500
+switches:
+  - name: tor1
+    endpoints: [tcp:127.0.0.1:6640]
+    learning:
+      max-per-switch: 10
+  - name: tor2
+    endpoints: [tcp:127.0.0.1:6641]
+`
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadArgs(t, "--config", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		sw   int
+		want LearningConfig
+	}{
+		{0, LearningConfig{Rate: 100, MaxPerSwitch: 10}},
+		{1, LearningConfig{Rate: 100, MaxPerSwitch: 500}},
+	} {
+		if got := *c.Switches[tc.sw].Learning; got != tc.want {
+			t.Errorf("switch %s learning = %+v, want %+v", c.Switches[tc.sw].Name, got, tc.want)
+		}
+	}
+}
