@@ -43,13 +43,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// goTool is the go command: the one on PATH (go test puts its own first),
+// else the toolchain this test was built with.
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	//lint:ignore SA1019 the fallback for a test binary run off PATH
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
+}
+
 // build runs `go build` on this package (with the race detector when
 // VTEPGW_E2E_RACE=1).
 func build(out string) error {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
+	goBin := goTool()
 	args := []string{"build", "-o", out}
 	if os.Getenv("VTEPGW_E2E_RACE") == "1" {
 		args = append(args, "-race")
@@ -152,10 +159,7 @@ switches:
 // drivers compiled in. TestCheckConfig shows the registry lists exactly
 // the linked ones; here, no plugin loader is linked at all.
 func TestNoRuntimePlugins(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
+	goBin := goTool()
 	out, err := exec.Command(goBin, "list", "-deps", ".").Output()
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)
