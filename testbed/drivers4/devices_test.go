@@ -23,6 +23,7 @@ import (
 	"github.com/vtepgw/vtepgw/simulator/gnmiface/facetest"
 	"github.com/vtepgw/vtepgw/simulator/netconfface"
 	"github.com/vtepgw/vtepgw/testbed"
+	"github.com/vtepgw/vtepgw/testbed/scenario"
 	"github.com/vtepgw/vtepgw/vtep"
 )
 
@@ -50,7 +51,7 @@ func (d *hwvtepDev) switchYAML() map[string]any {
 }
 
 // caps: hardware_vtep holds everything (no CapabilityReporter limits).
-func (d *hwvtepDev) caps() drivers.Capabilities { return drivers.Capabilities{} }
+func (d *hwvtepDev) Caps() drivers.Capabilities { return drivers.Capabilities{} }
 
 // rows lists a table as ovsdb JSON rows through vtep-ctl.
 func (d *hwvtepDev) rows(table string, cols ...string) ([]map[string]any, error) {
@@ -107,8 +108,8 @@ func one(v any) string {
 	return ""
 }
 
-func (d *hwvtepDev) view() (switchState, error) {
-	s := switchState{Remote: map[string]string{}}
+func (d *hwvtepDev) View() (scenario.State, error) {
+	s := scenario.State{Remote: map[string]string{}}
 	lss, err := d.rows("Logical_Switch", "_uuid", "name", "tunnel_key")
 	if err != nil {
 		return s, err
@@ -179,7 +180,7 @@ func (d *hwvtepDev) view() (switchState, error) {
 }
 
 // learn: what ovs-vtep writes when the switch learns a MAC.
-func (d *hwvtepDev) learn(t testing.TB, mac string) {
+func (d *hwvtepDev) Learn(t testing.TB, mac string) {
 	d.v.MustVtep(t, "add-ucast-local", lsName, mac, tunnelIP)
 }
 
@@ -229,18 +230,18 @@ func (d *gnmiDev) switchYAML() map[string]any {
 }
 
 // caps: drivers/gnmi/README.md, Capabilities.
-func (d *gnmiDev) caps() drivers.Capabilities {
+func (d *gnmiDev) Caps() drivers.Capabilities {
 	return drivers.Capabilities{ReplicationModes: []string{vtep.ReplicationSourceNode}, RemoteMACsNeedVNI: true,
 		FloodListsOnly: true, ShadowsUcastIP: true, ShadowsVNIZero: true}
 }
 
-func (d *gnmiDev) view() (switchState, error) {
+func (d *gnmiDev) View() (scenario.State, error) {
 	st := d.dev.Snapshot()
 	v := st.VLANs[gnmiVLAN]
 	if v == nil {
-		return switchState{}, fmt.Errorf("no VLAN %d", gnmiVLAN)
+		return scenario.State{}, fmt.Errorf("no VLAN %d", gnmiVLAN)
 	}
-	s := switchState{VNI: v.VNI, Remote: map[string]string{}}
+	s := scenario.State{VNI: v.VNI, Remote: map[string]string{}}
 	for mac, ip := range v.Remote {
 		s.Remote[mac] = ip
 	}
@@ -253,7 +254,7 @@ func (d *gnmiDev) view() (switchState, error) {
 	return s, nil
 }
 
-func (d *gnmiDev) learn(t testing.TB, mac string) {
+func (d *gnmiDev) Learn(t testing.TB, mac string) {
 	if _, err := d.dev.Learn(gnmiVLAN, mac, "Ethernet4"); err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +317,7 @@ func (d *netconfDev) switchYAML() map[string]any {
 // caps: the vtepgw module mirrors the switch-neutral model
 // (drivers/netconf/README.md); Junos static VXLAN has flood lists only and
 // learns remote MACs in the data plane (drivers/netconf/junos.go).
-func (d *netconfDev) caps() drivers.Capabilities {
+func (d *netconfDev) Caps() drivers.Capabilities {
 	if d.adapter == "junos" {
 		return drivers.Capabilities{ReplicationModes: []string{vtep.ReplicationSourceNode},
 			RemoteMACsNeedVNI: true, NoUcastRemote: true, FloodListsOnly: true}
@@ -324,16 +325,16 @@ func (d *netconfDev) caps() drivers.Capabilities {
 	return drivers.Capabilities{}
 }
 
-func (d *netconfDev) view() (switchState, error) {
+func (d *netconfDev) View() (scenario.State, error) {
 	st, err := d.dev.Read(context.Background())
 	if err != nil {
-		return switchState{}, err
+		return scenario.State{}, err
 	}
 	l := st.LS[lsName]
 	if l == nil {
-		return switchState{}, fmt.Errorf("no logical switch %s", lsName)
+		return scenario.State{}, fmt.Errorf("no logical switch %s", lsName)
 	}
-	s := switchState{Remote: map[string]string{}}
+	s := scenario.State{Remote: map[string]string{}}
 	if l.VNI != nil {
 		s.VNI = *l.VNI
 	}
@@ -351,7 +352,7 @@ func (d *netconfDev) view() (switchState, error) {
 	return s, nil
 }
 
-func (d *netconfDev) learn(t testing.TB, mac string) {
+func (d *netconfDev) Learn(t testing.TB, mac string) {
 	if err := d.dev.Learn(lsName, mac, "p0"); err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +419,7 @@ func (d *kernelDev) switchYAML() map[string]any {
 }
 
 // caps: drivers/kernel/README.md, Capabilities.
-func (d *kernelDev) caps() drivers.Capabilities {
+func (d *kernelDev) Caps() drivers.Capabilities {
 	return drivers.Capabilities{ReplicationModes: []string{vtep.ReplicationSourceNode}, RemoteMACsNeedVNI: true}
 }
 
@@ -443,8 +444,8 @@ type fdbEntry struct {
 	Flags  []string `json:"flags"`
 }
 
-func (d *kernelDev) view() (switchState, error) {
-	s := switchState{Remote: map[string]string{}}
+func (d *kernelDev) View() (scenario.State, error) {
+	s := scenario.State{Remote: map[string]string{}}
 	br := "br-" + lsName
 	var links []struct {
 		IfName   string `json:"ifname"`
@@ -507,14 +508,14 @@ func (d *kernelDev) view() (switchState, error) {
 
 // learn sends frames from mac into p0 (from its peer h0) until the bridge
 // has learned it.
-func (d *kernelDev) learn(t testing.TB, mac string) {
+func (d *kernelDev) Learn(t testing.TB, mac string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if err := d.sendFrame("h0", mac); err != nil {
 			t.Fatal(err)
 		}
-		s, err := d.view()
+		s, err := d.View()
 		if err == nil && strings.Contains(fmt.Sprint(s.Learned), mac) {
 			return
 		}
