@@ -9,14 +9,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"example.com/acme-vtep-driver/acmeapi"
 	"example.com/acme-vtep-driver/acmesim"
+	"github.com/vtepgw/vtepgw/drivers"
 	"github.com/vtepgw/vtepgw/testbed"
+	"github.com/vtepgw/vtepgw/testbed/scenario"
 )
 
 // bin is vtepgw-acme, built once by TestMain the way a vendor builds it.
@@ -172,121 +172,103 @@ func TestNoRuntimePlugins(t *testing.T) {
 }
 
 // The scenario's names and addresses: the Acme switch "acme1" with bridge
-// domain "web", and two VIFs behind two VXLAN chassis.
+// domain "web".
 const (
 	psName   = "acme1"
 	bdName   = "web"
 	vtepAddr = "127.0.2.31"
-	learned  = "02:00:00:00:0a:01"
-	waitLong = 30 * time.Second
-	poll     = 50 * time.Millisecond
 )
 
-var vifs = []struct{ lsp, mac, ip, chassis, encapIP string }{
-	{"vif1", "f0:00:00:00:00:01", "10.0.0.1", "hv1", "127.0.1.1"},
-	{"vif2", "f0:00:00:00:00:02", "10.0.0.2", "hv2", "127.0.1.2"},
+// acmeDevice is the simulated Acme switch as package scenario sees it: its
+// own configuration, read directly (not through the driver).
+type acmeDevice struct{ sw *acmesim.Switch }
+
+// Caps: Acme holds remote MACs with their IPs (no Shadows*, no
+// NoUcastRemote), so the scenario expects the full state.
+func (d acmeDevice) Caps() drivers.Capabilities { return drivers.Capabilities{} }
+
+func (d acmeDevice) View() (scenario.State, error) {
+	cfg := d.sw.Config()
+	s := scenario.State{Remote: map[string]string{}}
+	found := false
+	for _, bd := range cfg.BridgeDomains {
+		if bd.Name == bdName {
+			found = true
+			if bd.VNI != nil {
+				s.VNI = *bd.VNI
+			}
+		}
+	}
+	if !found {
+		return s, fmt.Errorf("no bridge domain %s", bdName)
+	}
+	for _, m := range cfg.RemoteMACs {
+		if m.BD == bdName {
+			s.Remote[m.MAC] = strings.TrimSpace(m.VTEP + " " + m.IP)
+		}
+	}
+	for _, g := range cfg.FloodGroups {
+		if g.BD == bdName && g.Group == acmeapi.GroupBUM {
+			s.Flood = append(s.Flood, g.VTEPs...)
+		}
+	}
+	for _, m := range cfg.LearnedMACs {
+		if m.BD == bdName {
+			s.Learned = append(s.Learned, m.MAC)
+		}
+	}
+	return s, nil
+}
+
+func (d acmeDevice) Learn(t testing.TB, mac string) {
+	t.Helper()
+	if err := d.sw.Learn(bdName, mac); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestScenario runs vtepgw-acme for real, against OVN's databases and
 // ovn-northd (Debian's packages, as vtepgw's own end-to-end tests) and a
-// simulated Acme switch: the OVN topology reaches the switch through the
-// out-of-tree driver, and a MAC the switch learns reaches OVN's FDB.
+// simulated Acme switch, through the same scenario vtepgw's in-tree
+// drivers run (package testbed/scenario): the OVN topology reaches the
+// switch through the out-of-tree driver (with the VIFs' IPs when vtepgw
+// runs with arp-suppression), and a MAC the switch learns reaches OVN's
+// FDB. Then the switch drops its sessions and an operator deletes an entry:
+// the driver reconnects and the resync repairs it.
 func TestScenario(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: runs OVN's databases and northd")
 	}
 	testbed.Require(t, testbed.BinOVSDBServer, testbed.BinOVSDBTool, testbed.BinNorthd, testbed.BinNBctl, testbed.BinSBctl)
-	ovn := testbed.StartOVN(t)
+	for _, arp := range []bool{false, true} {
+		t.Run(fmt.Sprintf("arp-suppression=%t", arp), func(t *testing.T) {
+			ovn := testbed.StartOVN(t)
+			sw := acmesim.New(acmesim.Options{Hostname: psName, VTEPAddress: vtepAddr, BridgeDomains: []string{bdName}})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() { _ = sw.Serve(ln) }()
+			t.Cleanup(func() { _ = sw.Close() })
 
-	sw := acmesim.New(acmesim.Options{Hostname: psName, VTEPAddress: vtepAddr, BridgeDomains: []string{bdName}})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = sw.Serve(ln) }()
-	t.Cleanup(func() { _ = sw.Close() })
+			acme, _ := json.Marshal(map[string]any{
+				"name": psName, "driver": "acme", "endpoints": []string{ln.Addr().String()},
+				"settings": map[string]any{"reconnect-backoff": "50ms"},
+			})
+			cfg := fmt.Sprintf("log-level: debug\narp-suppression: %t\nswitches:\n  - %s\n", arp, acme) // JSON is YAML
+			testbed.StartVtepgw(t, testbed.VtepgwOptions{Bin: bin, SBRemote: ovn.SBRemote(), Config: cfg, FailLogLines: 60})
 
-	acme, _ := json.Marshal(map[string]any{
-		"name": psName, "driver": "acme", "endpoints": []string{ln.Addr().String()},
-		"settings": map[string]any{"reconnect-backoff": "50ms"},
-	})
-	cfg := fmt.Sprintf("log-level: debug\nswitches:\n  - %s\n", acme) // JSON is YAML
-	testbed.StartVtepgw(t, testbed.VtepgwOptions{Bin: bin, SBRemote: ovn.SBRemote(), Config: cfg, FailLogLines: 60})
+			dev := acmeDevice{sw}
+			want := scenario.Run(t, ovn, dev, scenario.Options{PhysicalSwitch: psName, LogicalSwitch: bdName, ARPSuppression: arp})
 
-	// The gateway registers the Acme switch as a chassis.
-	testbed.Eventually(t, waitLong, poll, func() (bool, string) {
-		out, err := ovn.SBCtl("--bare", "--columns=name", "find", "Chassis", "name="+psName)
-		return err == nil && out == psName, fmt.Sprintf("SB chassis %q: %q, %v", psName, out, err)
-	})
-
-	// OVN topology → the switch.
-	ovn.MustNB(t, "ls-add", "lsw")
-	for _, v := range vifs {
-		ovn.MustNB(t, "lsp-add", "lsw", v.lsp, "--", "lsp-set-addresses", v.lsp, v.mac+" "+v.ip)
+			// The switch drops its management sessions: the driver
+			// reconnects and resyncs, and an operator's deletion meanwhile
+			// is repaired.
+			sw.DropSessions()
+			if err := sw.DeleteRemoteMAC(bdName, scenario.VIFs[0].MAC); err != nil {
+				t.Fatal(err)
+			}
+			scenario.WaitState(t, dev, want, "after a dropped session and an operator's deletion")
+		})
 	}
-	ovn.MustNB(t, "lsp-add", "lsw", "lsw-vtep", "--", "lsp-set-type", "lsw-vtep", "vtep",
-		"--", "lsp-set-options", "lsw-vtep", "vtep-physical-switch="+psName, "vtep-logical-switch="+bdName)
-	if err := ovn.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range vifs {
-		ovn.MustSB(t, "chassis-add", v.chassis, "vxlan", v.encapIP)
-		ovn.MustSB(t, "lsp-bind", v.lsp, v.chassis)
-	}
-	dpKey := atoi(t, ovn.MustSB(t, "--bare", "--columns=tunnel_key", "find", "Datapath_Binding", "external_ids:name=lsw"))
-	portKey := atoi(t, ovn.MustSB(t, "--bare", "--columns=tunnel_key", "find", "Port_Binding", "logical_port=lsw-vtep"))
-
-	want := acmeapi.Config{
-		BridgeDomains: []acmeapi.BridgeDomain{{Name: bdName, VNI: &dpKey, Replication: acmeapi.ReplicationIngress}},
-		FloodGroups:   []acmeapi.FloodGroup{{BD: bdName, Group: acmeapi.GroupBUM}},
-	}
-	for _, v := range vifs {
-		want.RemoteMACs = append(want.RemoteMACs, acmeapi.RemoteMAC{BD: bdName, MAC: v.mac, VTEP: v.encapIP})
-		want.FloodGroups[0].VTEPs = append(want.FloodGroups[0].VTEPs, v.encapIP)
-	}
-	waitConfig(t, sw, want, "after the OVN topology")
-
-	// The switch learns → OVN's FDB.
-	if err := sw.Learn(bdName, learned); err != nil {
-		t.Fatal(err)
-	}
-	wantFDB := fmt.Sprintf("%s %d %d", learned, dpKey, portKey)
-	testbed.Eventually(t, waitLong, poll, func() (bool, string) {
-		out, err := ovn.SBCtl("--bare", "--columns=mac,dp_key,port_key", "find", "FDB", `mac="`+learned+`"`)
-		got := strings.Join(strings.Fields(out), " ")
-		return err == nil && got == wantFDB, fmt.Sprintf("SB FDB: want %q, got %q (err %v)", wantFDB, got, err)
-	})
-	want.LearnedMACs = []acmeapi.LearnedMAC{{BD: bdName, MAC: learned, Port: "xe-0/0/0"}}
-	waitConfig(t, sw, want, "after learning")
-
-	// The switch drops its management sessions: the driver reconnects and
-	// resyncs, and an operator's deletion meanwhile is repaired.
-	sw.DropSessions()
-	if err := sw.DeleteRemoteMAC(bdName, vifs[0].mac); err != nil {
-		t.Fatal(err)
-	}
-	waitConfig(t, sw, want, "after a dropped session and an operator's deletion")
-}
-
-// waitConfig waits until the switch's own configuration is want.
-func waitConfig(t *testing.T, sw *acmesim.Switch, want acmeapi.Config, when string) {
-	t.Helper()
-	wantJSON, _ := json.Marshal(want)
-	testbed.Eventually(t, waitLong, poll, func() (bool, string) {
-		got := sw.Config()
-		for i := range got.FloodGroups {
-			slices.Sort(got.FloodGroups[i].VTEPs)
-		}
-		gotJSON, _ := json.Marshal(got)
-		return bytes.Equal(gotJSON, wantJSON), fmt.Sprintf("%s: the switch's configuration\n got  %s\n want %s", when, gotJSON, wantJSON)
-	})
-}
-
-func atoi(t testing.TB, s string) int {
-	t.Helper()
-	var n int
-	if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil {
-		t.Fatalf("not a number: %q", s)
-	}
-	return n
 }
