@@ -247,6 +247,19 @@ func TestDriverAgainstNetconfd(t *testing.T) {
 			n := startNetconfd(t, target)
 			dev := n.device(t)
 			deviceEdit(t, dev, target, seed)
+			if target == "running" {
+				// binding/logical-switch is a leafref: netconfd refuses a
+				// binding to a logical switch that does not exist, as the
+				// simulator's face does (simulator/netconfface).
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				r, err := dev.Call(ctx, `<edit-config><target><running/></target><config><vtep xmlns="`+vswNS+
+					`"><port><name>p0</name><binding><vlan>300</vlan><logical-switch>nope</logical-switch></binding></port></vtep></config></edit-config>`)
+				cancel()
+				must(t, err)
+				if r.Err() == nil {
+					t.Fatal("netconfd took a binding to a logical switch that does not exist")
+				}
+			}
 
 			var mu sync.Mutex
 			var got []vtep.Key

@@ -3,6 +3,7 @@ package netconfface
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -220,6 +221,19 @@ func (vtepgwView) parse(n *node, base *State) (*State, error) {
 			l.LearnedMcast[e.childText("mac")] = parseMcast(e)
 		}
 		st.LS[l.Name] = l
+	}
+	// binding/logical-switch is a leafref: a binding names an existing
+	// logical switch (as a hardware_vtep vlan_binding references its
+	// Logical_Switch row, and as the Junos view requires).
+	for _, p := range sortedKeys(st.Ports) {
+		for _, v := range slices.Sorted(maps.Keys(st.Ports[p])) {
+			if ls := st.Ports[p][v]; st.LS[ls] == nil {
+				e := rpcErr("data-missing", fmt.Sprintf("/vtep/port[name='%s']/binding[vlan='%d']/logical-switch", p, v),
+					"port %s VLAN %d is bound to logical switch %q, which does not exist", p, v, ls)
+				e.AppTag = "instance-required"
+				return nil, e
+			}
+		}
 	}
 	return st, nil
 }
