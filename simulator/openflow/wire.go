@@ -200,6 +200,12 @@ func (m *Match) encode() []byte {
 // Key returns a canonical string of the match, for use in maps.
 func (m *Match) Key() string { return string(m.oxmFields()) }
 
+// oxmLen is the value length of each OXM field decodeMatch reads.
+var oxmLen = map[uint8]int{
+	oxmInPort: 4, oxmMetadata: 8, oxmEthDst: 6, oxmEthSrc: 6, oxmEthType: 2,
+	oxmVlanVID: 2, oxmIPProto: 1, oxmIPv4Dst: 4, oxmICMPv6Type: 1,
+}
+
 // decodeMatch parses an ofp_match and returns it and its padded length.
 func decodeMatch(b []byte) (Match, int, error) {
 	var m Match
@@ -220,7 +226,11 @@ func decodeMatch(b []byte) (Match, int, error) {
 		v := f[4 : 4+l]
 		hasMask := h&0x100 != 0
 		if h>>16 == oxmClassBasic && !hasMask {
-			switch uint8(h >> 9 & 0x7f) {
+			field := uint8(h >> 9 & 0x7f)
+			if want, ok := oxmLen[field]; ok && l != want {
+				return m, 0, fmt.Errorf("oxm field %d: %d bytes, want %d", field, l, want)
+			}
+			switch field {
 			case oxmInPort:
 				p := binary.BigEndian.Uint32(v)
 				m.InPort = &p
