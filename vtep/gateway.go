@@ -186,7 +186,8 @@ func (g *Gateway) runBatch(ctx context.Context, keys []Key, since time.Time) {
 		g.log.Warn("switch apply failed; will retry", "changes", cs.Len(), "retry_in", d, "err", err)
 		return
 	}
-	g.log.Debug("applied", "changes", cs.String(), "keys", len(keys))
+	g.log.Debug("applied", "changes", cs.String(), "keys", len(keys),
+		"queued", t0.Sub(since).Round(time.Microsecond), "southbound", stats.Southbound.Round(time.Microsecond), "switch", stats.Switch.Round(time.Microsecond))
 	g.forget(keys)
 	// Applying may change what the southbound wants (Port_Binding.up, for
 	// example, follows the programmed VNI), so let it look again.

@@ -144,7 +144,15 @@ func (fl *follower) uuidOf(table, key string) (string, bool) {
 }
 
 // mark returns the number of transactions read so far.
-func (fl *follower) mark() int { return len(fl.records) }
+//
+// It reads the file up to its end first: a mark taken from what was read
+// earlier would count transactions committed before it (the first
+// convergence run counted the controller's set-up transaction as its own).
+// A read error is left for the next wait, which reports it.
+func (fl *follower) mark() int {
+	_ = fl.poll()
+	return len(fl.records)
+}
 
 // since returns the transactions from index mark on.
 func (fl *follower) since(mark int) []record { return fl.records[mark:] }
