@@ -1,0 +1,30 @@
+package hwvtep
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/ovn-org/libovsdb/ovsdb"
+)
+
+// TestOVSRefEncodesLikeLibovsdb: ovsRef writes exactly what libovsdb's
+// ovsdb.UUID writes for the same reference.
+func TestOVSRefEncodesLikeLibovsdb(t *testing.T) {
+	for _, s := range []string{
+		"5f0c1f8e-0000-4000-8000-000000000001", "pl3", "umr12", "_x",
+		"5F0C1F8E-0000-4000-8000-000000000001", // upper case: not canonical
+		"5f0c1f8e00004000800000000000000001ab", "a\"b", "", "1abc",
+	} {
+		got, err := json.Marshal(ovsRef(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(ovsdb.UUID{GoUUID: s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("%q: ovsRef %s, ovsdb.UUID %s", s, got, want)
+		}
+	}
+}
