@@ -12,6 +12,7 @@ import (
 	"github.com/ovn-org/libovsdb/model"
 	"github.com/ovn-org/libovsdb/ovsdb"
 
+	"github.com/vtepgw/vtepgw/internal/ovsdbx"
 	"github.com/vtepgw/vtepgw/sbsync/sbdb"
 	"github.com/vtepgw/vtepgw/vtep"
 )
@@ -267,7 +268,7 @@ func (s *Southbound) syncLocalMAC(b *batch, sw vtep.Switch, k vtep.MACKey, takeO
 		s.unrefuse(k)
 		s.setOwned(k, own.ps, false)
 		if row != nil && row.PortKey == own.portKey {
-			if err := b.add(b.cl.Where(&sbdb.FDB{UUID: row.UUID}).Delete()); err != nil {
+			if err := b.add(ovsdbx.DeleteByUUID("FDB", row.UUID), nil); err != nil {
 				return fmt.Errorf("delete FDB %s: %w", k.MAC, err)
 			}
 		}
@@ -313,7 +314,7 @@ func (s *Southbound) resyncLocalMACs(b *batch, sw vtep.Switch) error {
 			if _, learned := sw.UcastLocal(vtep.MACKey{LS: ls, MAC: f.MAC}); learned && bound && own.dp == dp {
 				continue
 			}
-			if err := b.add(b.cl.Where(&sbdb.FDB{UUID: f.UUID}).Delete()); err != nil {
+			if err := b.add(ovsdbx.DeleteByUUID("FDB", f.UUID), nil); err != nil {
 				return fmt.Errorf("delete FDB %s: %w", f.MAC, err)
 			}
 		}

@@ -1,7 +1,6 @@
 package hwvtep
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/vtepgw/vtepgw/drivers"
 	"github.com/vtepgw/vtepgw/drivers/hwvtep/vtepdb"
+	"github.com/vtepgw/vtepgw/internal/ovsdbx"
 	"github.com/vtepgw/vtepgw/vtep"
 )
 
@@ -31,64 +31,6 @@ func (b *txnBuilder) add(ops []ovsdb.Operation, err error) error {
 	}
 	b.ops = append(b.ops, ops...)
 	return nil
-}
-
-// ovsRef is a row reference in an operation: a row's UUID, or the
-// uuid-name of a row inserted earlier in the same transaction. It encodes
-// itself directly; libovsdb's ovsdb.UUID runs a regular expression and a
-// nested json.Marshal for every reference.
-type ovsRef string
-
-func (r ovsRef) MarshalJSON() ([]byte, error) {
-	s := string(r)
-	kind := "named-uuid"
-	if isUUID(s) {
-		kind = "uuid"
-	} else if !isName(s) {
-		return json.Marshal([]string{kind, s})
-	}
-	out := make([]byte, 0, len(s)+len(kind)+7)
-	out = append(out, `["`...)
-	out = append(out, kind...)
-	out = append(out, `","`...)
-	out = append(out, s...)
-	return append(out, `"]`...), nil
-}
-
-// isUUID reports whether s is a canonical (lower-case) UUID.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// isName reports whether s is a uuid-name as OVSDB allows them
-// ([a-zA-Z_][a-zA-Z0-9_]*), which needs no escaping.
-func isName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 func (b *txnBuilder) newName(prefix string) string {
@@ -179,9 +121,9 @@ func (b *txnBuilder) deleteRows(rows []model.Model) error {
 		var err error
 		switch r := m.(type) {
 		case *vtepdb.UcastMacsRemote:
-			err = b.add(b.cl.Where(&vtepdb.UcastMacsRemote{UUID: r.UUID}).Delete())
+			err = b.add(ovsdbx.DeleteByUUID(tUMR, r.UUID), nil)
 		case *vtepdb.McastMacsRemote:
-			err = b.add(b.cl.Where(&vtepdb.McastMacsRemote{UUID: r.UUID}).Delete())
+			err = b.add(ovsdbx.DeleteByUUID(tMMR, r.UUID), nil)
 		}
 		if err != nil {
 			return err
@@ -207,7 +149,7 @@ func (b *txnBuilder) ucast(c vtep.UcastChange) error {
 		// Built by hand rather than with libovsdb's Create: a bulk of
 		// remote MACs is thousands of these, and the model mapping plus
 		// libovsdb's reference encoding were most of its cost.
-		row := ovsdb.Row{"MAC": c.Key.MAC, "logical_switch": ovsRef(ls.UUID), "locator": ovsRef(loc)}
+		row := ovsdb.Row{"MAC": c.Key.MAC, "logical_switch": ovsdbx.Ref(ls.UUID), "locator": ovsdbx.Ref(loc)}
 		if c.Set.IP != "" {
 			row["ipaddr"] = c.Set.IP
 		}
