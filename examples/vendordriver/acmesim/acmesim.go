@@ -224,27 +224,32 @@ func (sw *Switch) Learn(bd, mac string) error {
 func (sw *Switch) Age(bd, mac string) error {
 	sw.mu.Lock()
 	defer sw.mu.Unlock()
-	k := key{bd, strings.ToLower(mac)}
-	if _, ok := sw.st.learned[k]; !ok {
+	if !removeEntry(sw, sw.st.learned, acmeapi.TableLearnedMAC, bd, mac) {
 		return fmt.Errorf("age %s/%s: not learned", bd, mac)
 	}
-	delete(sw.st.learned, k)
-	sw.writes++
-	sw.publishLocked([]acmeapi.Event{{Table: acmeapi.TableLearnedMAC, BD: bd, Key: k.key, Deleted: true}})
 	return nil
+}
+
+// removeEntry deletes bd/name from table m, counts the write and publishes
+// the deletion; it reports whether the entry was there. sw.mu is held.
+func removeEntry[V any](sw *Switch, m map[key]V, table, bd, name string) bool {
+	k := key{bd, strings.ToLower(name)}
+	if _, ok := m[k]; !ok {
+		return false
+	}
+	delete(m, k)
+	sw.writes++
+	sw.publishLocked([]acmeapi.Event{{Table: table, BD: bd, Key: k.key, Deleted: true}})
+	return true
 }
 
 // DeleteRemoteMAC removes a remote MAC, as an operator at the console.
 func (sw *Switch) DeleteRemoteMAC(bd, mac string) error {
 	sw.mu.Lock()
 	defer sw.mu.Unlock()
-	k := key{bd, strings.ToLower(mac)}
-	if _, ok := sw.st.remote[k]; !ok {
+	if !removeEntry(sw, sw.st.remote, acmeapi.TableRemoteMAC, bd, mac) {
 		return fmt.Errorf("no remote MAC %s/%s", bd, mac)
 	}
-	delete(sw.st.remote, k)
-	sw.writes++
-	sw.publishLocked([]acmeapi.Event{{Table: acmeapi.TableRemoteMAC, BD: bd, Key: k.key, Deleted: true}})
 	return nil
 }
 
@@ -252,13 +257,9 @@ func (sw *Switch) DeleteRemoteMAC(bd, mac string) error {
 func (sw *Switch) DeleteFloodGroup(bd, group string) error {
 	sw.mu.Lock()
 	defer sw.mu.Unlock()
-	k := key{bd, strings.ToLower(group)}
-	if _, ok := sw.st.flood[k]; !ok {
+	if !removeEntry(sw, sw.st.flood, acmeapi.TableFloodGroup, bd, group) {
 		return fmt.Errorf("no flood group %s/%s", bd, group)
 	}
-	delete(sw.st.flood, k)
-	sw.writes++
-	sw.publishLocked([]acmeapi.Event{{Table: acmeapi.TableFloodGroup, BD: bd, Key: k.key, Deleted: true}})
 	return nil
 }
 
