@@ -56,24 +56,9 @@ func FuzzEditConfig(f *testing.F) {
 			if err != nil {
 				t.Fatalf("%T: the accepted state does not read back: %v\ninput %q", v, err, body)
 			}
-			if a, b := v.render(again), v.render(st); !equalTrees(a, b) {
+			if a, b := v.render(again), v.render(st); !treeEqual(a, b) {
 				t.Fatalf("%T: render/parse is not stable for input %q", v, body)
 			}
 		}
 	})
-}
-
-func equalTrees(a, b *node) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	if a.name != b.name || a.text != b.text || len(a.kids) != len(b.kids) {
-		return false
-	}
-	for i := range a.kids {
-		if !equalTrees(a.kids[i], b.kids[i]) {
-			return false
-		}
-	}
-	return true
 }
