@@ -21,6 +21,22 @@ func psBinding(fs flowSet, phys, patch uint32, vlan uint16, dep string) {
 	fs.addDir(0, 100, openflow.Match{InPort: u32p(patch)}, openflow.Instructions{Actions: outputs([]uint32{phys})}, dirFromLS, dep)
 }
 
+// pb is one PS binding for psFlows: phys, patch, VLAN, LS bridge.
+type pb struct {
+	phys, patch uint32
+	vlan        uint16
+	dep         string
+}
+
+// psFlows is a PS bridge's flows for the bindings bs.
+func psFlows(bs ...pb) flowSet {
+	fs := flowSet{}
+	for _, b := range bs {
+		psBinding(fs, b.phys, b.patch, b.vlan, b.dep)
+	}
+	return fs
+}
+
 func lsFlows(locals ...uint32) flowSet {
 	fs := flowSet{}
 	for _, lp := range locals {
@@ -76,23 +92,12 @@ func TestStagesMakeBeforeBreak(t *testing.T) {
 			// trunk with a native VLAN): VLAN 10 frames move from A to B.
 			name: "binding added",
 			installed: bridges{
-				"ps": func() flowSet {
-					fs := flowSet{}
-					psBinding(fs, 1, 10, 0, "lsA")
-					psBinding(fs, 2, 11, 0, "lsA")
-					return fs
-				}(),
+				"ps":  psFlows(pb{1, 10, 0, "lsA"}, pb{2, 11, 0, "lsA"}),
 				"lsA": lsFlows(1, 2),
 				"lsB": lsFlows(2),
 			},
 			want: bridges{
-				"ps": func() flowSet {
-					fs := flowSet{}
-					psBinding(fs, 1, 10, 0, "lsA")
-					psBinding(fs, 2, 11, 0, "lsA")
-					psBinding(fs, 1, 20, 10, "lsB")
-					return fs
-				}(),
+				"ps":  psFlows(pb{1, 10, 0, "lsA"}, pb{2, 11, 0, "lsA"}, pb{1, 20, 10, "lsB"}),
 				"lsA": lsFlows(1, 2),
 				"lsB": lsFlows(1, 2),
 			},
@@ -106,17 +111,12 @@ func TestStagesMakeBeforeBreak(t *testing.T) {
 		{
 			name: "binding removed",
 			installed: bridges{
-				"ps": func() flowSet {
-					fs := flowSet{}
-					psBinding(fs, 1, 10, 0, "lsA")
-					psBinding(fs, 1, 20, 10, "lsB")
-					return fs
-				}(),
+				"ps":  psFlows(pb{1, 10, 0, "lsA"}, pb{1, 20, 10, "lsB"}),
 				"lsA": lsFlows(1),
 				"lsB": lsFlows(1, 2),
 			},
 			want: bridges{
-				"ps":  func() flowSet { fs := flowSet{}; psBinding(fs, 1, 10, 0, "lsA"); return fs }(),
+				"ps":  psFlows(pb{1, 10, 0, "lsA"}),
 				"lsA": lsFlows(1),
 				"lsB": lsFlows(2),
 			},
@@ -130,16 +130,11 @@ func TestStagesMakeBeforeBreak(t *testing.T) {
 		{
 			name: "LS bridge not ready: its PS flows are held",
 			installed: bridges{
-				"ps":  func() flowSet { fs := flowSet{}; psBinding(fs, 1, 10, 0, "lsA"); return fs }(),
+				"ps":  psFlows(pb{1, 10, 0, "lsA"}),
 				"lsA": lsFlows(1),
 			},
 			want: bridges{
-				"ps": func() flowSet {
-					fs := flowSet{}
-					psBinding(fs, 1, 10, 0, "lsA")
-					psBinding(fs, 1, 20, 10, "lsB")
-					return fs
-				}(),
+				"ps":  psFlows(pb{1, 10, 0, "lsA"}, pb{1, 20, 10, "lsB"}),
 				"lsA": lsFlows(1),
 				"lsB": lsFlows(1),
 			},
