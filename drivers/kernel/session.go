@@ -345,6 +345,16 @@ func (s *session) Entries(kind vtep.Kind) []vtep.MACKey {
 
 // --- loading and events ---
 
+// reloadBetweenApplies is reload for the event loop: it waits for an
+// Apply in progress, so that the view never shows half of one (a remote
+// MAC's VXLAN entry without its bridge entry reads as a duplicate). Apply
+// reloads by itself when it is done.
+func (s *session) reloadBetweenApplies() error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	return s.reload()
+}
+
 // reload reads the whole state, replaces the view and notifies what
 // changed.
 func (s *session) reload() error {
@@ -470,7 +480,7 @@ func (s *session) run(ctx context.Context, sub *subscription) {
 		case <-timer.C:
 			pending = false
 			if lastDirty != 0 && s.loadStarted.Load() <= lastDirty {
-				if err := s.reload(); err != nil {
+				if err := s.reloadBetweenApplies(); err != nil {
 					s.log.Warn("kernel state reload failed; will retry", "switch", s.opts.Switch, "err", err)
 					markDirty()
 					continue
@@ -490,7 +500,7 @@ func (s *session) run(ctx context.Context, sub *subscription) {
 			return
 		}
 		for {
-			err := s.reload()
+			err := s.reloadBetweenApplies()
 			if err == nil {
 				break
 			}
