@@ -56,6 +56,7 @@ type config struct {
 	keep         bool
 	verbose      bool
 	perfDir      string
+	pprofDir     string
 	vtepgwArgs   string
 	args         []string
 }
@@ -111,6 +112,7 @@ func main() {
 	flag.BoolVar(&cfg.verbose, "v", false, "log the testbed's messages")
 	flag.StringVar(&cfg.vtepgwArgs, "vtepgw-args", "", "extra vtepgw arguments, space-separated (e.g. --log-level=debug)")
 	flag.StringVar(&cfg.perfDir, "perf", "", "record a `perf record -g` profile of the controller per phase into DIR")
+	flag.StringVar(&cfg.pprofDir, "pprof", "", "write vtepgw's Go heap profiles at the start and end of each phase into DIR (runs it with --pprof)")
 	flag.Parse()
 	var err error
 	if cfg.converge, err = parseInts(conv); err != nil {
@@ -159,6 +161,13 @@ func main() {
 			floor = nil
 		}
 	}
+	var sbFloor *sbFloorResult
+	if slices.Contains(cfg.converge, targetConvN) {
+		if sbFloor, err = measureSBFloor(cfg, targetConvN); err != nil {
+			log.Printf("southbound floor: %v", err)
+			sbFloor = nil
+		}
+	}
 	var lib *libFloor
 	if slices.Contains(cfg.levels, targetChurnN) {
 		log.Printf("libovsdb floor: measuring")
@@ -170,7 +179,7 @@ func main() {
 	if err := testbed.CheckLeaks(); err != nil {
 		log.Printf("warning: %v", err)
 	}
-	rep := report(cfg, m, started, time.Since(started), results, floor, lib)
+	rep := report(cfg, m, started, time.Since(started), results, floor, sbFloor, lib)
 	fmt.Print(rep)
 	if cfg.out != "" {
 		// The other benchmark programs' sections of the file stay.

@@ -115,7 +115,7 @@ type row struct {
 	get   func(r *result) value
 }
 
-func report(cfg *config, m machine, started time.Time, took time.Duration, results []*result, floor *floorResult, lib *libFloor) string {
+func report(cfg *config, m machine, started time.Time, took time.Duration, results []*result, floor *floorResult, sbFloor *sbFloorResult, lib *libFloor) string {
 	var ours, ref *result
 	for _, r := range results {
 		switch r.Kind {
@@ -266,20 +266,30 @@ func report(cfg *config, m machine, started time.Time, took time.Duration, resul
 	} else {
 		w("- Convergence at %s MACs ≥ %.0f× faster than the reference: not measured in this run.\n", kMACs(targetConvN), targetConvRatio)
 	}
+	var servers time.Duration // both servers' medians, when measured
+	if sbFloor != nil && len(sbFloor.Runs) > 0 {
+		f := median(sbFloor.Runs)
+		servers += f
+		w("- Floor, southbound side: the SB ovsdb-server alone takes **%s** (median of %d, range %s – %s) from its commit of one transaction binding %s MACs' ports to the moment a bare client monitoring Port_Binding (vtepgw's columns) has read the whole update notification; no controller can start before that.\n",
+			dur(f), len(sbFloor.Runs), dur(slices.Min(sbFloor.Runs)), dur(slices.Max(sbFloor.Runs)), kMACs(sbFloor.N))
+	}
 	if floor != nil && len(floor.Runs) > 0 {
 		f := median(floor.Runs)
-		w("- Floor: the switch's ovsdb-server alone takes **%s** (median of %d, range %s – %s) from the write of a ready-made %s-row Ucast_Macs_Remote insert transaction to its commit; this is inside both controllers' figures. ",
+		servers += f
+		w("- Floor, switch side: the switch's ovsdb-server alone takes **%s** (median of %d, range %s – %s) from the write of a ready-made %s-row Ucast_Macs_Remote insert transaction to its commit.\n",
 			dur(f), len(floor.Runs), dur(slices.Min(floor.Runs)), dur(slices.Max(floor.Runs)), kMACs(floor.N))
-		if rc.ok {
-			need := time.Duration(float64(rc.d) / targetConvRatio)
-			w("%.0f× the reference's %s is %s, so the controller's own share (SB update in, switch transaction out) would have to fit in %s", targetConvRatio, dur(rc.d), dur(need), dur(max(need-f, 0)))
-			if oc.ok {
-				w("; vtepgw's share in this run is about %s (%s − %s)", dur(max(oc.d-f, 0)), dur(oc.d), dur(f))
-			}
-			w(".\n")
-		} else {
-			w("\n")
+	}
+	if servers > 0 && rc.ok {
+		need := time.Duration(float64(rc.d) / targetConvRatio)
+		w("- Both floors are inside both controllers' figures (the servers are the same). %.0f× the reference's %s is %s; the servers' own share measured here is %s, so a controller's share (update in, switch transaction out) would have to fit in %s",
+			targetConvRatio, dur(rc.d), dur(need), dur(servers), dur(max(need-servers, 0)))
+		if need <= servers {
+			w(", which no controller can do on this machine")
 		}
+		if oc.ok {
+			w("; vtepgw's share in this run is about %s (%s − %s)", dur(max(oc.d-servers, 0)), dur(oc.d), dur(servers))
+		}
+		w(".\n")
 	}
 	if p, ok := ours.Churn[targetChurnN]; ok {
 		w("- CPU per one-port change at %s MACs ≤ %s: **%s, %s**.\n", kMACs(targetChurnN), dur(targetCPUPer), dur(p.PerTxn), metStr(p.PerTxn <= targetCPUPer))

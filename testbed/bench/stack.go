@@ -47,6 +47,7 @@ type stack struct {
 	chUUID []string // chassis sc01.. UUIDs
 	bound  int      // bulk ports 0..bound-1 are bound
 	seq    int      // makes transaction comments unique
+	gprof  *goProfiler
 }
 
 func (s *stack) logf(format string, args ...any) {
@@ -123,7 +124,16 @@ func (s *stack) setup() {
 		s.proc = testbed.StartReferenceController(t, s.vtep.VtepRemote(), s.ovn.SBRemote()).Process
 		s.prefix = "ovn-controller-vtep"
 	default:
-		s.proc = startVTEPGW(t, cfg.vtepgw, s.ovn.SBRemote(), s.vtep.VtepRemote(), strings.Fields(cfg.vtepgwArgs)...)
+		args := strings.Fields(cfg.vtepgwArgs)
+		if cfg.pprofDir != "" {
+			port, err := testbed.FreePort()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.gprof = &goProfiler{dir: cfg.pprofDir, addr: "127.0.0.1:" + strconv.Itoa(port)}
+			args = append(args, "--metrics-addr="+s.gprof.addr, "--pprof")
+		}
+		s.proc = startVTEPGW(t, cfg.vtepgw, s.ovn.SBRemote(), s.vtep.VtepRemote(), args...)
 		s.prefix = "vtepgw:"
 	}
 	for k := range cfg.nls {
@@ -293,9 +303,23 @@ func (s *stack) waitIdle() {
 	s.logf("warning: still busy after 60 s")
 }
 
-// profile starts `perf record` on the controller when -perf is set and
-// returns the function that stops it (by its PID) and waits.
+// profile starts the profilers asked for (-perf, -pprof) on the controller
+// for one phase and returns the function that stops them.
 func (s *stack) profile(name string) func() {
+	stopGo := func() {}
+	if s.gprof != nil {
+		stopGo = s.gprof.start(s, name)
+	}
+	stopPerf := s.perfRecord(name)
+	return func() {
+		stopPerf()
+		stopGo()
+	}
+}
+
+// perfRecord starts `perf record` on the controller when -perf is set and
+// returns the function that stops it (by its PID) and waits.
+func (s *stack) perfRecord(name string) func() {
 	if s.cfg.perfDir == "" {
 		return func() {}
 	}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// goProfiler takes Go heap profiles from vtepgw's --pprof endpoint around
+// each phase (-pprof DIR): allocs?gc=1 at the start and at the end, so
+// `go tool pprof -sample_index=alloc_space -base START END` shows what the
+// phase allocated, and it logs the bytes the runtime allocated in between
+// (go_memstats_alloc_bytes_total from /metrics). Forcing GCs at the two
+// ends adds collections to the phase's CPU figure.
+type goProfiler struct {
+	dir  string
+	addr string // host:port of vtepgw's metrics listener
+}
+
+func (g *goProfiler) get(path string) ([]byte, error) {
+	c := http.Client{Timeout: 30 * time.Second}
+	resp, err := c.Get("http://" + g.addr + path)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// allocated returns the process's cumulative heap allocation in bytes.
+func (g *goProfiler) allocated() (float64, error) {
+	body, err := g.get("/metrics")
+	if err != nil {
+		return 0, err
+	}
+	sc := bufio.NewScanner(strings.NewReader(string(body)))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_alloc_bytes_total "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, fmt.Errorf("/metrics has no go_memstats_alloc_bytes_total")
+}
+
+// snapshot writes allocs?gc=1 to DIR/vtepgw-NAME-WHEN.pb.gz. The heap
+// profile publishes a cycle's allocations only at the end of the next one,
+// so it asks twice: the second profile covers everything until the first.
+func (g *goProfiler) snapshot(name, when string) error {
+	var body []byte
+	var err error
+	for range 2 {
+		if body, err = g.get("/debug/pprof/allocs?gc=1"); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(filepath.Join(g.dir, "vtepgw-"+name+"-"+when+".pb.gz"), body, 0o644)
+}
+
+// start takes the start snapshot and returns the function that takes the
+// end one and reports the bytes allocated in between.
+func (g *goProfiler) start(s *stack, name string) func() {
+	if err := g.snapshot(name, "start"); err != nil {
+		s.logf("pprof: %v", err)
+		return func() {}
+	}
+	a0, err := g.allocated()
+	if err != nil {
+		s.logf("pprof: %v", err)
+	}
+	return func() {
+		a1, err := g.allocated()
+		if err != nil {
+			s.logf("pprof: %v", err)
+		}
+		if err := g.snapshot(name, "end"); err != nil {
+			s.logf("pprof: %v", err)
+			return
+		}
+		s.logf("pprof: %s allocated %.1f MB; profiles in %s", name, (a1-a0)/(1<<20), g.dir)
+	}
+}
