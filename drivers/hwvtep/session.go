@@ -469,7 +469,9 @@ func (s *session) Apply(ctx context.Context, cs *vtep.Changeset) error {
 	if !usable(cl) {
 		return s.errDisconnected()
 	}
-	b := &txnBuilder{s: s, cl: cl, locators: map[string]string{}}
+	// Most changes are one operation; the extra room is for locators,
+	// locator sets and the comment.
+	b := &txnBuilder{s: s, cl: cl, locators: map[string]string{}, ops: make([]ovsdb.Operation, 0, cs.Len()+16)}
 	if err := b.build(cs); err != nil {
 		if !usable(cl) {
 			// The cache went away under the build (a disconnect purges

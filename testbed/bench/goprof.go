@@ -54,13 +54,14 @@ func (g *goProfiler) allocated() (float64, error) {
 	return 0, fmt.Errorf("heap profile has no TotalAlloc line")
 }
 
-// snapshot writes allocs?gc=1 to DIR/vtepgw-NAME-WHEN.pb.gz. The heap
-// profile publishes a cycle's allocations only at the end of the next one,
-// so it asks twice: the second profile covers everything until the first.
+// snapshot writes allocs?gc=1 to DIR/vtepgw-NAME-WHEN.pb.gz. The runtime
+// publishes a cycle's allocations in the heap profile only two cycles
+// later, so it asks three times: the last profile covers everything until
+// the first.
 func (g *goProfiler) snapshot(name, when string) error {
 	var body []byte
 	var err error
-	for range 2 {
+	for range 3 {
 		if body, err = g.get("/debug/pprof/allocs?gc=1"); err != nil {
 			return err
 		}
