@@ -19,8 +19,11 @@ type BatchStats struct {
 	SwitchChanges int
 	// Latency runs from the oldest key's enqueue to the end of the batch.
 	Latency time.Duration
-	// Southbound and Switch are the time spent in each side.
+	// Southbound and Switch are the time spent in each side; Diff is the
+	// time spent comparing desired with observed switch entries (between
+	// the two).
 	Southbound time.Duration
+	Diff       time.Duration
 	Switch     time.Duration
 	Err        error
 }
@@ -171,7 +174,9 @@ func (g *Gateway) runBatch(ctx context.Context, keys []Key, since time.Time) {
 		return
 	}
 
+	tDiff := time.Now()
 	cs, switchKeys := g.changeset(keys, more)
+	stats.Diff = time.Since(tDiff)
 	if cs.Empty() {
 		g.forget(keys)
 		return
@@ -187,7 +192,7 @@ func (g *Gateway) runBatch(ctx context.Context, keys []Key, since time.Time) {
 		return
 	}
 	g.log.Debug("applied", "changes", cs.String(), "keys", len(keys),
-		"queued", t0.Sub(since).Round(time.Microsecond), "southbound", stats.Southbound.Round(time.Microsecond), "switch", stats.Switch.Round(time.Microsecond))
+		"queued", t0.Sub(since).Round(time.Microsecond), "southbound", stats.Southbound.Round(time.Microsecond), "diff", stats.Diff.Round(time.Microsecond), "switch", stats.Switch.Round(time.Microsecond))
 	g.forget(keys)
 	// Applying may change what the southbound wants (Port_Binding.up, for
 	// example, follows the programmed VNI), so let it look again.
