@@ -41,7 +41,9 @@ type Options struct {
 	// database, as the OVS IDL does by default: followers count as down,
 	// and the connection is dropped (and made again to the new leader)
 	// when the server loses leadership. A standalone server is always
-	// its own leader. See libovsdb's WithLeaderOnly.
+	// its own leader. The server must have the _Server database (every
+	// ovsdb-server does; libovsdb's in-memory server does not). See
+	// leader.go.
 	LeaderOnly bool
 	TLS        *tls.Config
 	Logger     *slog.Logger
@@ -73,9 +75,12 @@ type Options struct {
 
 // Conn is a self-healing connection to one OVSDB database.
 type Conn struct {
-	opts  Options
-	log   *slog.Logger
-	cur   atomic.Pointer[clientBox]
+	opts Options
+	log  *slog.Logger
+	cur  atomic.Pointer[clientBox]
+	// watch is the leader watch of the current connection (LeaderOnly);
+	// only Run's goroutine touches it.
+	watch *leaderWatch
 	probe atomic.Int64 // probe interval in ns
 	// active is when the connection last showed life (an event or a
 	// successful transaction), in UnixNano; the probe only runs after a
@@ -218,6 +223,10 @@ func (c *Conn) Run(ctx context.Context) error {
 		delay = c.opts.MinBackoff
 		err = c.serve(ctx, cl)
 		cl.Close()
+		if c.watch != nil {
+			c.watch.close()
+			c.watch = nil
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -254,12 +263,6 @@ func (c *Conn) clientOptions(eps []string) []client.Option {
 	for _, ep := range eps {
 		opts = append(opts, client.WithEndpoint(ep))
 	}
-	if c.opts.LeaderOnly {
-		// libovsdb keeps one goroutine per client for the _Server watch
-		// (it never ends); with a fresh client per connection that is one
-		// small goroutine per reconnect.
-		opts = append(opts, client.WithLeaderOnly(true))
-	}
 	if c.opts.TLS != nil {
 		opts = append(opts, client.WithTLSConfig(ovsTLS(c.opts.TLS)))
 	}
@@ -295,6 +298,21 @@ func (c *Conn) connect(ctx context.Context) (cl client.Client, err error) {
 	m, err := c.opts.ModelFor(schema)
 	if err != nil {
 		return nil, fmt.Errorf("model for schema %s %s: %w", schema.Name, schema.Version, err)
+	}
+	if c.opts.LeaderOnly {
+		var ep string
+		var watch *leaderWatch
+		if ep, watch, err = c.findLeader(cctx, eps, m.Name()); err != nil {
+			return nil, err
+		}
+		eps = []string{ep}
+		defer func() {
+			if err != nil {
+				watch.close()
+			} else {
+				c.watch = watch
+			}
+		}()
 	}
 	cl, err = client.NewOVSDBClient(m, c.clientOptions(eps)...)
 	if err != nil {
@@ -352,6 +370,10 @@ func modelMonitor(cl client.Client) *client.Monitor {
 // serve waits for the connection to drop (or ctx), probing it meanwhile.
 func (c *Conn) serve(ctx context.Context, cl client.Client) error {
 	disc := cl.DisconnectNotify()
+	var lost <-chan struct{}
+	if c.watch != nil {
+		lost = c.watch.lost
+	}
 	for {
 		iv := time.Duration(c.probe.Load())
 		var tick <-chan time.Time
@@ -363,6 +385,12 @@ func (c *Conn) serve(ctx context.Context, cl client.Client) error {
 			return nil
 		case <-disc:
 			return errors.New("connection closed")
+		case <-lost:
+			cl.Disconnect()
+			if err := c.watch.check(); err != nil {
+				return fmt.Errorf("leader-only: %w", err)
+			}
+			return errors.New("leader-only: the connection to the server's _Server database was lost")
 		case <-tick:
 			if time.Since(time.Unix(0, c.active.Load())) < iv {
 				continue // traffic seen: no probe needed
