@@ -374,17 +374,31 @@ func (c *Conn) serve(ctx context.Context, cl client.Client) error {
 	if c.watch != nil {
 		lost = c.watch.lost
 	}
+	// libovsdb sends its disconnect notice only to a receiver already
+	// waiting (a non-blocking send): one that comes while this loop is not
+	// in select (before it starts, or during a probe) is lost. Its cache
+	// going away is the notice that stays.
+	alive := time.NewTicker(time.Second)
+	defer alive.Stop()
+	var tick <-chan time.Time // the probe timer, armed for armed
+	var armed time.Duration
 	for {
 		iv := time.Duration(c.probe.Load())
-		var tick <-chan time.Time
-		if iv > 0 {
-			tick = time.After(iv)
+		if iv != armed || tick == nil {
+			tick, armed = nil, iv
+			if iv > 0 {
+				tick = time.After(iv)
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-disc:
 			return errors.New("connection closed")
+		case <-alive.C:
+			if cl.Cache() == nil {
+				return errors.New("connection closed")
+			}
 		case <-lost:
 			cl.Disconnect()
 			if err := c.watch.check(); err != nil {
@@ -392,6 +406,7 @@ func (c *Conn) serve(ctx context.Context, cl client.Client) error {
 			}
 			return errors.New("leader-only: the connection to the server's _Server database was lost")
 		case <-tick:
+			tick = nil // re-armed above
 			if time.Since(time.Unix(0, c.active.Load())) < iv {
 				continue // traffic seen: no probe needed
 			}

@@ -1,0 +1,75 @@
+package ovsdbx
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ovn-org/libovsdb/database/inmemory"
+	"github.com/ovn-org/libovsdb/model"
+	"github.com/ovn-org/libovsdb/ovsdb"
+	"github.com/ovn-org/libovsdb/server"
+)
+
+const rotSchema = `{"name": "T", "version": "1.0.0", "tables": {"R": {"columns": {"name": {"type": "string"}}}}}`
+
+// TestServeNoticesMissedDisconnect: libovsdb announces a disconnect only to
+// a receiver that is waiting at that moment. A connection that dropped
+// before serve started waiting (or during a probe) must still end serve,
+// also with the inactivity probe off, or the daemon would sit on a dead
+// connection with no cache forever.
+func TestServeNoticesMissedDisconnect(t *testing.T) {
+	var schema ovsdb.DatabaseSchema
+	if err := json.Unmarshal([]byte(rotSchema), &schema); err != nil {
+		t.Fatal(err)
+	}
+	modelFor := func(ovsdb.DatabaseSchema) (model.ClientDBModel, error) {
+		return model.NewClientDBModel("T", map[string]model.Model{"R": &rotRow{}})
+	}
+	cm, _ := modelFor(schema)
+	dbm, errs := model.NewDatabaseModel(schema, cm)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	srv, err := server.NewOvsdbServer(inmemory.NewDatabase(map[string]model.ClientDBModel{"T": cm}), dbm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "t.sock")
+	go func() { _ = srv.Serve("unix", sock) }()
+	t.Cleanup(srv.Close)
+	for deadline := time.Now().Add(5 * time.Second); !srv.Ready(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("server not ready")
+		}
+	}
+
+	c, err := New(Options{Name: "t", Endpoints: []string{"unix:" + sock}, ModelFor: modelFor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := c.connect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	// The connection drops while nobody listens for the notice.
+	cl.Disconnect()
+	for deadline := time.Now().Add(5 * time.Second); cl.Cache() != nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("libovsdb kept the cache of a closed connection")
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- c.serve(context.Background(), cl) }()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("serve returned nil for a dead connection")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("serve still waiting 5 s after the connection dropped (probe off)")
+	}
+}
