@@ -103,7 +103,7 @@ func main() {
 	flag.StringVar(&conv, "converge", "1k,5k", "MAC counts bound from zero in one SB transaction")
 	flag.StringVar(&levels, "levels", "1k,10k,50k", "MAC counts installed before the one-port churn")
 	flag.IntVar(&cfg.repeat, "repeat", 5, "runs of each convergence measurement")
-	flag.IntVar(&cfg.churn, "churn", 100, "single-port changes per churn measurement")
+	flag.IntVar(&cfg.churn, "churn", 1000, "single-port changes per churn measurement (enough that a garbage collection of a 50k-MAC heap is spread over them, not a coin toss)")
 	flag.IntVar(&cfg.refMax, "ref-max", 50000, "largest MAC count to run the reference at")
 	flag.StringVar(&cfg.only, "only", "", "run one controller only: vtepgw or ovn-controller-vtep")
 	flag.DurationVar(&cfg.timeout, "timeout", 120*time.Second, "longest wait for one phase to converge")
