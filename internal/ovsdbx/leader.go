@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/ovn-org/libovsdb/cache"
 	"github.com/ovn-org/libovsdb/client"
@@ -29,7 +30,7 @@ type leaderWatch struct {
 	cl   client.Client
 	db   string
 	lost chan struct{} // closed when the connection must be dropped
-	once chan struct{} // holds one token: whoever takes it closes lost
+	once sync.Once     // closes lost
 }
 
 // errNotLeader is an endpoint that serves the database as a follower (or a
@@ -61,8 +62,7 @@ func (c *Conn) watchLeader(ctx context.Context, ep, db string) (*leaderWatch, er
 	if err != nil {
 		return nil, fmt.Errorf("new _Server client: %w", err)
 	}
-	w := &leaderWatch{cl: cl, db: db, lost: make(chan struct{}), once: make(chan struct{}, 1)}
-	w.once <- struct{}{}
+	w := &leaderWatch{cl: cl, db: db, lost: make(chan struct{})}
 	if err := cl.Connect(ctx); err != nil {
 		return nil, fmt.Errorf("connect to _Server: %w", err)
 	}
@@ -135,13 +135,7 @@ func (w *leaderWatch) check() error {
 	return fmt.Errorf("the server does not serve %s", w.db)
 }
 
-func (w *leaderWatch) markLost() {
-	select {
-	case <-w.once:
-		close(w.lost)
-	default:
-	}
-}
+func (w *leaderWatch) markLost() { w.once.Do(func() { close(w.lost) }) }
 
 func (w *leaderWatch) close() {
 	w.cl.Close()
