@@ -80,16 +80,42 @@ func cacheUpdateCost(schema ovsdb.DatabaseSchema, rows int) (time.Duration, erro
 	if err != nil {
 		return 0, err
 	}
-	dbm, errs := model.NewDatabaseModel(schema, cm)
-	if len(errs) > 0 {
-		return 0, fmt.Errorf("database model: %v", errs)
-	}
-	tc, err := cache.NewTableCache(dbm, nil, nil)
+	change, stop, err := pbCache(schema, cm, rows)
 	if err != nil {
 		return 0, err
 	}
+	defer stop()
+	var failed error
+	r := testing.Benchmark(func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if err := change(i); err != nil {
+				failed = err
+				return
+			}
+			i++
+		}
+	})
+	if failed != nil {
+		return 0, failed
+	}
+	return time.Duration(r.NsPerOp()), nil
+}
+
+// pbCache builds a libovsdb table cache for schema and model cm holding
+// rows Port_Bindings of one datapath, and returns the function that applies
+// change i (bind or unbind row i%rows, as a hypervisor's binding does) and
+// the one that stops the cache.
+func pbCache(schema ovsdb.DatabaseSchema, cm model.ClientDBModel, rows int) (func(i int) error, func(), error) {
+	dbm, errs := model.NewDatabaseModel(schema, cm)
+	if len(errs) > 0 {
+		return nil, nil, fmt.Errorf("database model: %v", errs)
+	}
+	tc, err := cache.NewTableCache(dbm, nil, nil)
+	if err != nil {
+		return nil, nil, err
+	}
 	stop := make(chan struct{})
-	defer close(stop)
 	go tc.Run(stop) // delivers the events, as the client does
 	dp := ovsdb.UUID{GoUUID: "d0000000-0000-4000-8000-000000000000"}
 	uuid := func(i int) string { return fmt.Sprintf("a0000000-0000-4000-8000-%012d", i) }
@@ -103,27 +129,17 @@ func cacheUpdateCost(schema ovsdb.DatabaseSchema, rows int) (time.Duration, erro
 		ins["Port_Binding"][uuid(i)] = &ovsdb.RowUpdate2{Insert: &row}
 	}
 	if err := tc.Populate2(ins); err != nil {
-		return 0, err
+		close(stop)
+		return nil, nil, err
 	}
 	chassis := ovsdb.OvsSet{GoSet: []any{ovsdb.UUID{GoUUID: "c0000000-0000-4000-8000-000000000001"}}}
-	var failed error
-	r := testing.Benchmark(func(b *testing.B) {
-		i := 0
-		for b.Loop() {
-			bind := i/rows%2 == 0
-			row := ovsdb.Row{"chassis": ovsdb.OvsSet{}, "up": ovsdb.OvsSet{GoSet: []any{bind}}}
-			if bind {
-				row["chassis"] = chassis
-			}
-			if err := tc.Populate2(ovsdb.TableUpdates2{"Port_Binding": {uuid(i % rows): &ovsdb.RowUpdate2{Modify: &row}}}); err != nil {
-				failed = err
-				return
-			}
-			i++
+	change := func(i int) error {
+		bind := i/rows%2 == 0
+		row := ovsdb.Row{"chassis": ovsdb.OvsSet{}, "up": ovsdb.OvsSet{GoSet: []any{bind}}}
+		if bind {
+			row["chassis"] = chassis
 		}
-	})
-	if failed != nil {
-		return 0, failed
+		return tc.Populate2(ovsdb.TableUpdates2{"Port_Binding": {uuid(i % rows): &ovsdb.RowUpdate2{Modify: &row}}})
 	}
-	return time.Duration(r.NsPerOp()), nil
+	return change, func() { close(stop) }, nil
 }
