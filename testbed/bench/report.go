@@ -317,7 +317,7 @@ func report(cfg *config, m machine, started time.Time, took time.Duration, resul
 	}
 	w("- Convergence runs start from no bound port (one SB transaction unbinds them all first). Between sizes, the extra ports are bound in one SB transaction (the \"more MACs\" rows). Churn binds %d ports with one MAC each, one SB transaction per port, back to back over one connection, each waiting for its reply; they are unbound again (one transaction) afterwards.\n", cfg.churn)
 	w("- Before each measured phase, and before reading the CPU clock at its end, the benchmark waits until the controller and both ovsdb-servers have used less than 1 ms of CPU each for 250 ms: after a large write the switch's ovsdb-server streams the rows back to the controller's monitor for seconds, and that tail belongs to the phase that caused it.\n")
-	w("- The two controllers run one after the other, each on a fresh stack, on the same machine. `-only vtepgw` runs one of them, `-perf DIR` records a `perf record -g` profile of the controller per phase, `-v` logs every idle check; `go run ./testbed/bench -h` lists the sizes and counts that can be changed.\n")
+	w("- The two controllers run one after the other, each on a fresh stack, on the same machine. `-only vtepgw` runs one of them, `-perf DIR` records a `perf record -g` profile of the controller per phase, `-pprof DIR` takes vtepgw's Go heap profiles around each phase (docs/PERFORMANCE.md), `-v` logs every idle check; `go run ./testbed/bench -h` lists the sizes and counts that can be changed.\n")
 	return b.String()
 }
 
