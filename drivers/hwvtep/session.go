@@ -158,19 +158,34 @@ func (s *session) GlobalConfig() map[string]string {
 
 // table returns the cache of a table, or nil before the first connection.
 func (s *session) table(name string) tableCache {
+	if ts := s.tables(name); ts != nil {
+		return ts[0]
+	}
+	return nil
+}
+
+// tables returns the caches of several tables from one snapshot of the
+// client's cache, or nil if any is missing. libovsdb sets the cache to nil
+// when the connection drops, so separate table calls can see the first
+// table and not the next (a reader then called a method on a nil one).
+func (s *session) tables(names ...string) []tableCache {
 	cl := s.conn.Client()
 	if cl == nil {
 		return nil
 	}
-	// libovsdb sets the cache to nil when the connection drops.
 	cc := cl.Cache()
 	if cc == nil {
 		return nil
 	}
-	if t := cc.Table(name); t != nil {
-		return t
+	out := make([]tableCache, len(names))
+	for i, name := range names {
+		t := cc.Table(name)
+		if t == nil {
+			return nil
+		}
+		out[i] = t
 	}
-	return nil
+	return out
 }
 
 // tableCache is the part of libovsdb's RowCache we use.
@@ -182,10 +197,11 @@ type tableCache interface {
 }
 
 func (s *session) PhysicalSwitches() []vtep.PhysicalSwitch {
-	psT, portT, lsT := s.table(tPS), s.table(tPort), s.table(tLS)
-	if psT == nil {
+	ts := s.tables(tPS, tPort, tLS)
+	if ts == nil {
 		return nil
 	}
+	psT, portT, lsT := ts[0], ts[1], ts[2]
 	var out []vtep.PhysicalSwitch
 	for _, m := range psT.Rows() {
 		ps := m.(*vtepdb.PhysicalSwitch)

@@ -14,10 +14,11 @@ import (
 // Tunnels returns every Physical_Switch's Tunnel rows with their BFD
 // parameters (written by the controller) and status (by the switch).
 func (s *session) Tunnels() []vtep.Tunnel {
-	psT, tT := s.table(tPS), s.table(tTunnel)
-	if psT == nil || tT == nil {
+	ts := s.tables(tPS, tTunnel)
+	if ts == nil {
 		return nil
 	}
+	psT, tT := ts[0], ts[1]
 	var out []vtep.Tunnel
 	for _, m := range psT.Rows() {
 		ps := m.(*vtepdb.PhysicalSwitch)
@@ -43,10 +44,11 @@ func (s *session) Tunnels() []vtep.Tunnel {
 // tunnels sets BFD parameters on existing tunnels and creates the missing
 // ones (referenced from Physical_Switch.tunnels; Tunnel is not a root table).
 func (b *txnBuilder) tunnels(changes []vtep.TunnelChange) error {
-	psT, tT := b.s.table(tPS), b.s.table(tTunnel)
-	if psT == nil || tT == nil || len(changes) == 0 {
+	ts := b.s.tables(tPS, tTunnel)
+	if ts == nil || len(changes) == 0 {
 		return nil
 	}
+	psT, tT := ts[0], ts[1]
 	for _, c := range changes {
 		uuid, m, err := psT.RowByModel(&vtepdb.PhysicalSwitch{Name: c.Switch})
 		if err != nil || m == nil {
