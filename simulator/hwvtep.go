@@ -49,7 +49,11 @@ func byUUID[T any](in []*T, id func(*T) string) map[string]*T {
 // rows are shared with the cache and must be treated as read-only; the
 // cache copies a row before it applies an update to it.
 func rows[T any](c client.Client, table string) ([]*T, error) {
-	tc := c.Cache().Table(table)
+	cc := c.Cache() // nil once the client is closed
+	if cc == nil {
+		return nil, fmt.Errorf("table %s: the client has no cache (closed)", table)
+	}
+	tc := cc.Table(table)
 	if tc == nil {
 		return nil, fmt.Errorf("table %s is not cached", table)
 	}
