@@ -399,6 +399,11 @@ func (c *Conn) serve(ctx context.Context, cl client.Client) error {
 			if cl.Cache() == nil {
 				return errors.New("connection closed")
 			}
+			if c.watch != nil && c.watch.cl.Cache() == nil {
+				// The same missed notice, on the leader watch's session.
+				cl.Disconnect()
+				return errors.New("leader-only: the connection to the server's _Server database was lost")
+			}
 		case <-lost:
 			cl.Disconnect()
 			if err := c.watch.check(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 	"github.com/ovn-org/libovsdb/model"
 	"github.com/ovn-org/libovsdb/ovsdb"
 	"github.com/ovn-org/libovsdb/server"
+
+	"github.com/vtepgw/vtepgw/testbed"
 )
 
 const rotSchema = `{"name": "T", "version": "1.0.0", "tables": {"R": {"columns": {"name": {"type": "string"}}}}}`
@@ -71,5 +74,48 @@ func TestServeNoticesMissedDisconnect(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("serve still waiting 5 s after the connection dropped (probe off)")
+	}
+}
+
+// TestServeNoticesLostLeaderWatch: the end of the leader watch's own
+// session ends serve (through the watch's notice, or through the liveness
+// check when that notice came before anyone waited for it), or leadership
+// changes would go unseen for the rest of the connection.
+func TestServeNoticesLostLeaderWatch(t *testing.T) {
+	testbed.Require(t, testbed.BinOVSDBServer, testbed.BinOVSDBTool)
+	sb := testbed.StartOVSDB(t, testbed.OVSDBOptions{DBs: []testbed.DB{{Name: "ovnsb_db", Schema: testbed.SBSchema}},
+		Name: "ovsdb-sb", Socket: "sb.sock", NoTCP: true})
+	c, err := New(Options{Name: "sb", Endpoints: []string{sb.UnixRemote()}, LeaderOnly: true,
+		ModelFor: func(ovsdb.DatabaseSchema) (model.ClientDBModel, error) {
+			return model.NewClientDBModel("OVN_Southbound", map[string]model.Model{"SB_Global": &rotRow{}})
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := c.connect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if c.watch == nil {
+		t.Fatal("a leader-only connection without a leader watch")
+	}
+	defer c.watch.close()
+	w := c.watch.cl
+	w.Disconnect()
+	for deadline := time.Now().Add(5 * time.Second); w.Cache() != nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("libovsdb kept the cache of the closed _Server session")
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- c.serve(context.Background(), cl) }()
+	select {
+	case err := <-errc:
+		if err == nil || !strings.Contains(err.Error(), "leader-only") {
+			t.Fatalf("serve returned %v, want the leader watch's loss", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("serve still on the connection 5 s after its leader watch ended")
 	}
 }
