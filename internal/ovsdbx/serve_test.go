@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ovn-org/libovsdb/client"
 	"github.com/ovn-org/libovsdb/database/inmemory"
 	"github.com/ovn-org/libovsdb/model"
 	"github.com/ovn-org/libovsdb/ovsdb"
@@ -59,21 +60,31 @@ func TestServeNoticesMissedDisconnect(t *testing.T) {
 	}
 	defer cl.Close()
 	// The connection drops while nobody listens for the notice.
-	cl.Disconnect()
-	for deadline := time.Now().Add(5 * time.Second); cl.Cache() != nil; time.Sleep(time.Millisecond) {
+	if err := dropThenServe(t, c, cl, cl); err == nil {
+		t.Fatal("serve returned nil for a dead connection")
+	}
+}
+
+// dropThenServe closes session (the connection itself or its leader
+// watch's), waits until libovsdb has dropped its cache, so its disconnect
+// notice has gone to nobody, and then runs serve on cl; it returns serve's
+// error, or fails the test if serve is still running 5 s later (probe off).
+func dropThenServe(t *testing.T, c *Conn, cl, session client.Client) error {
+	t.Helper()
+	session.Disconnect()
+	for deadline := time.Now().Add(5 * time.Second); session.Cache() != nil; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("libovsdb kept the cache of a closed connection")
+			t.Fatal("libovsdb kept the cache of a closed session")
 		}
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- c.serve(context.Background(), cl) }()
 	select {
 	case err := <-errc:
-		if err == nil {
-			t.Fatal("serve returned nil for a dead connection")
-		}
+		return err
 	case <-time.After(5 * time.Second):
-		t.Fatal("serve still waiting 5 s after the connection dropped (probe off)")
+		t.Fatal("serve still on the connection 5 s after the session ended")
+		return nil
 	}
 }
 
@@ -101,21 +112,7 @@ func TestServeNoticesLostLeaderWatch(t *testing.T) {
 		t.Fatal("a leader-only connection without a leader watch")
 	}
 	defer c.watch.close()
-	w := c.watch.cl
-	w.Disconnect()
-	for deadline := time.Now().Add(5 * time.Second); w.Cache() != nil; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("libovsdb kept the cache of the closed _Server session")
-		}
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- c.serve(context.Background(), cl) }()
-	select {
-	case err := <-errc:
-		if err == nil || !strings.Contains(err.Error(), "leader-only") {
-			t.Fatalf("serve returned %v, want the leader watch's loss", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("serve still on the connection 5 s after its leader watch ended")
+	if err := dropThenServe(t, c, cl, c.watch.cl); err == nil || !strings.Contains(err.Error(), "leader-only") {
+		t.Fatalf("serve returned %v, want the leader watch's loss", err)
 	}
 }

@@ -54,7 +54,7 @@ func measureSBFloor(cfg *config, n int) (*sbFloorResult, error) {
 		for i := range ports {
 			ops = append(ops, testbed.Op{"op": "insert", "table": "Port_Binding", "uuid-name": "p" + strconv.Itoa(i), "row": map[string]any{
 				"logical_port": bulkPort(i), "datapath": testbed.NamedRef("dp"), "tunnel_key": i + 1,
-				"mac": []any{"set", stringsToAny(bulkMACs(i, cfg.macsPerPort))}}})
+				"mac": []any{"set", bulkMACs(i, cfg.macsPerPort)}}})
 		}
 		res0, err := conn.Transact("OVN_Southbound", ops...)
 		if err != nil {
@@ -81,7 +81,7 @@ func measureSBFloor(cfg *config, n int) (*sbFloorResult, error) {
 			return err
 		}
 		defer f.Close()
-		bind := func(on bool, comment string) ([]testbed.Op, error) {
+		bind := func(on bool, comment string) []testbed.Op {
 			ops := make([]testbed.Op, 0, len(pbs)+1)
 			for i, u := range pbs {
 				row := map[string]any{"chassis": []any{"set", []any{}}, "up": false}
@@ -90,11 +90,11 @@ func measureSBFloor(cfg *config, n int) (*sbFloorResult, error) {
 				}
 				ops = append(ops, testbed.Op{"op": "update", "table": "Port_Binding", "where": [][]any{{"_uuid", "==", testbed.Ref(u)}}, "row": row})
 			}
-			return append(ops, testbed.CommentOp(comment)), nil
+			return append(ops, testbed.CommentOp(comment))
 		}
 		for run := range cfg.repeat {
 			comment := fmt.Sprintf("sbfloor #%d", run+1)
-			ops, _ := bind(true, comment)
+			ops := bind(true, comment)
 			mon.drain()
 			if _, err := conn.Transact("OVN_Southbound", ops...); err != nil {
 				return err
@@ -120,7 +120,7 @@ func measureSBFloor(cfg *config, n int) (*sbFloorResult, error) {
 			d := arrived.Truncate(time.Millisecond).Sub(commit)
 			res.Runs = append(res.Runs, d)
 			t.Logf("sbfloor: %d ports (%d MACs) bound in one txn: SB commit -> update read by a client %s", ports, n, ms(d))
-			ops, _ = bind(false, fmt.Sprintf("sbfloor unbind #%d", run+1))
+			ops = bind(false, fmt.Sprintf("sbfloor unbind #%d", run+1))
 			if _, err := conn.Transact("OVN_Southbound", ops...); err != nil {
 				return err
 			}
@@ -132,14 +132,6 @@ func measureSBFloor(cfg *config, n int) (*sbFloorResult, error) {
 		return nil
 	})
 	return res, err
-}
-
-func stringsToAny(s []string) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = v
-	}
-	return out
 }
 
 // sbMonitor is a bare OVSDB client that monitors Port_Binding and records
