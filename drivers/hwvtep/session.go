@@ -158,8 +158,16 @@ func (s *session) GlobalConfig() map[string]string {
 
 // table returns the cache of a table, or nil before the first connection.
 func (s *session) table(name string) tableCache {
-	if ts := s.tables(name); ts != nil {
-		return ts[0]
+	cl := s.conn.Client()
+	if cl == nil {
+		return nil
+	}
+	cc := cl.Cache() // nil once the connection drops
+	if cc == nil {
+		return nil
+	}
+	if t := cc.Table(name); t != nil {
+		return t
 	}
 	return nil
 }

@@ -68,14 +68,14 @@ func (c *Conn) watchLeader(ctx context.Context, ep, db string) (*leaderWatch, er
 	}
 	// Registered before the monitor, so no change between the check below
 	// and the end of the connection goes unseen.
-	check := func(_ string, m model.Model) {
+	onRow := func(_ string, m model.Model) {
 		if d, ok := m.(*serverdb.Database); ok && d.Name == db && !isLeader(d) {
 			w.markLost()
 		}
 	}
 	cl.Cache().AddEventHandler(&cache.EventHandlerFuncs{
-		AddFunc:    check,
-		UpdateFunc: func(table string, _, m model.Model) { check(table, m) },
+		AddFunc:    onRow,
+		UpdateFunc: func(table string, _, m model.Model) { onRow(table, m) },
 	})
 	mon := cl.NewMonitor(client.WithTable(&serverdb.Database{}))
 	mon.Method = ovsdb.ConditionalMonitorRPC // _Server has no monitor_cond_since
