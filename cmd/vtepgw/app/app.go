@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -257,7 +258,8 @@ func (d *daemon) run() error {
 	if err != nil {
 		return err
 	}
-	d.log.Info("vtepgw starting", "version", Version, "ovnsb_db", d.cfg.OVNSBDB, "switches", len(d.cfg.Switches), "control", ctl.Path())
+	procs, why := applyProcs(d.cfg)
+	d.log.Info("vtepgw starting", "version", Version, "ovnsb_db", d.cfg.OVNSBDB, "switches", len(d.cfg.Switches), "control", ctl.Path(), "max_procs", procs, "max_procs_from", why)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ctl.Run(gctx) })
@@ -385,7 +387,7 @@ func (d *daemon) signals(ctx context.Context) error {
 	}
 }
 
-// reload re-reads the configuration. Only the log level is reloadable;
+// reload re-reads the configuration. Only the log level and max-procs are reloadable;
 // other changes are reported as needing a restart.
 func (d *daemon) reload() {
 	fs := newFlagSet()
@@ -397,6 +399,10 @@ func (d *daemon) reload() {
 		return
 	}
 	d.setLevel(cfg.LogLevel)
+	before := runtime.GOMAXPROCS(0)
+	if procs, why := applyProcs(cfg); procs != before {
+		d.log.Info("max-procs changed", "max_procs", procs, "was", before, "max_procs_from", why)
+	}
 	if fmt.Sprint(cfg.Switches, cfg.OVNSBDB, cfg.MetricsAddr, cfg.ARPSuppression) != fmt.Sprint(d.cfg.Switches, d.cfg.OVNSBDB, d.cfg.MetricsAddr, d.cfg.ARPSuppression) {
 		d.log.Warn("configuration reloaded; switch, southbound, listen address and arp-suppression changes need a restart")
 	} else {

@@ -92,6 +92,9 @@ type Config struct {
 	// ARPSuppression publishes remote MACs' IP addresses to the switches
 	// (Ucast_Macs_Remote.ipaddr), which ovn-controller-vtep never does.
 	ARPSuppression bool `mapstructure:"arp-suppression"`
+	// MaxProcs is how many CPUs may run vtepgw's code at once (GOMAXPROCS);
+	// 0 chooses one per switch connection (see planProcs).
+	MaxProcs int `mapstructure:"max-procs"`
 
 	tls *tls.Config
 }
@@ -113,6 +116,7 @@ var defaults = map[string]any{
 	"metrics-addr":      "",
 	"pprof":             false,
 	"arp-suppression":   false,
+	"max-procs":         0,
 	"private-key":       "",
 	"certificate":       "",
 	"ca-cert":           "",
@@ -168,6 +172,7 @@ func newFlagSet() *pflag.FlagSet {
 	fs.Bool("arp-suppression", false, "publish remote MACs' IP addresses (Ucast_Macs_Remote.ipaddr) for switch-side ARP/ND suppression")
 	fs.String("log-level", "", "debug, info, warn or error")
 	fs.String("log-format", "", "text or json")
+	fs.Int("max-procs", 0, "CPUs that may run vtepgw's code at once (GOMAXPROCS); 0: one per switch connection")
 	fs.String("northd-version", "", "northd internal version to pin when ovn-match-northd-version is set")
 	fs.Bool("check-config", false, "validate the configuration and exit")
 	fs.BoolP("version", "V", false, "print the version and exit")
@@ -193,7 +198,7 @@ func load(fs *pflag.FlagSet) (*Config, error) {
 			return nil, fmt.Errorf("read config %s: %w", f, err)
 		}
 	}
-	for _, name := range []string{"ovnsb-db", "pidfile", "log-file", "unixctl", "private-key", "certificate", "ca-cert", "metrics-addr", "log-level", "log-format", "northd-version"} {
+	for _, name := range []string{"ovnsb-db", "pidfile", "log-file", "unixctl", "private-key", "certificate", "ca-cert", "metrics-addr", "log-level", "log-format", "northd-version", "max-procs"} {
 		if fl := fs.Lookup(name); fl != nil && fl.Changed {
 			v.Set(name, fl.Value.String())
 		}
@@ -336,6 +341,9 @@ func (c *Config) finish(fs *pflag.FlagSet) error {
 	}
 	if c.LearningRate < 0 {
 		errs = append(errs, errors.New("learning-rate must not be negative"))
+	}
+	if c.MaxProcs < 0 {
+		errs = append(errs, fmt.Errorf("max-procs %d: want 0 (automatic) or a positive number", c.MaxProcs))
 	}
 	if c.SBProbeInterval < 0 {
 		errs = append(errs, fmt.Errorf("sb-probe-interval must not be negative"))

@@ -112,6 +112,8 @@ func TestLoadErrors(t *testing.T) {
 		{"every problem", []string{"--config", badDriver}, []string{"unknown driver", "duplicate name", "want tcp:IP:PORT"}},
 		{"missing file", []string{"--config", filepath.Join(dir, "none.yaml")}, []string{"read config"}},
 		{"half tls", []string{"--private-key=/x"}, []string{"go together"}},
+		{"negative max-procs", []string{"--max-procs=-1"}, []string{"max-procs -1"}},
+		{"max-procs not a number", []string{"--max-procs=two"}, []string{"max-procs"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
