@@ -49,6 +49,7 @@ type config struct {
 	levels       []int
 	repeat       int
 	churn        int
+	bystanders   bool
 	refMax       int
 	only         string
 	timeout      time.Duration
@@ -91,6 +92,9 @@ func parseInts(v string) ([]int, error) {
 }
 
 func main() {
+	if spec := os.Getenv(bystanderEnv); spec != "" {
+		os.Exit(runBystander(spec))
+	}
 	log.SetFlags(log.Ltime | log.Lmicroseconds)
 	cfg := &config{args: os.Args[1:]}
 	var conv, levels string
@@ -103,6 +107,7 @@ func main() {
 	flag.StringVar(&conv, "converge", "1k,5k", "MAC counts bound from zero in one SB transaction")
 	flag.StringVar(&levels, "levels", "1k,10k,50k", "MAC counts installed before the one-port churn")
 	flag.IntVar(&cfg.repeat, "repeat", 5, "runs of each convergence measurement")
+	flag.BoolVar(&cfg.bystanders, "bystanders", true, "at the largest churn level, churn once more with bare SB clients (libovsdb with vtepgw's model; a raw JSON reader) watching, and report their CPU per change next to vtepgw's")
 	flag.IntVar(&cfg.churn, "churn", 1000, "single-port changes per churn measurement (enough that a garbage collection of a 50k-MAC heap is spread over them, not a coin toss)")
 	flag.IntVar(&cfg.refMax, "ref-max", 50000, "largest MAC count to run the reference at")
 	flag.StringVar(&cfg.only, "only", "", "run one controller only: vtepgw or ovn-controller-vtep")

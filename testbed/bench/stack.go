@@ -48,6 +48,9 @@ type stack struct {
 	bound  int      // bulk ports 0..bound-1 are bound
 	seq    int      // makes transaction comments unique
 	gprof  *goProfiler
+	// churnHooks run right before a churn's first SB transaction and
+	// right after its CPU is read (bystanders read their clocks there).
+	churnHooks struct{ before, after func() }
 }
 
 func (s *stack) logf(format string, args ...any) {
@@ -467,6 +470,9 @@ func (s *stack) churn() (churnPhase, error) {
 	stop := s.profile(fmt.Sprintf("churn-%d", level))
 	vmark, smark := s.vtf.mark(), s.sbf.mark()
 	first := s.seq + 1
+	if s.churnHooks.before != nil {
+		s.churnHooks.before()
+	}
 	c0 := s.cpu()
 	start := time.Now()
 	for i := range n {
@@ -484,6 +490,9 @@ func (s *stack) churn() (churnPhase, error) {
 	}
 	s.waitIdle()
 	ph.CPU = s.cpu() - c0
+	if s.churnHooks.after != nil {
+		s.churnHooks.after()
+	}
 	stop()
 	ph.PerTxn = ph.CPU / time.Duration(n)
 	recFirst, err := s.sbf.findComment(smark, fmt.Sprintf("bench: churn #%d", first), 10*time.Second)
@@ -532,6 +541,9 @@ type result struct {
 	Drops    int                 // database connections the controller lost and re-opened
 	Stopped  string              // why the run stopped early ("" if it did not)
 	Skipped  []int               // sizes not run (above -ref-max)
+	// Bystanders is a second churn at the largest level, watched by bare
+	// SB clients (vtepgw's stack only; nil when not run).
+	Bystanders *bystanderPhase
 }
 
 // runStack runs every phase on a fresh stack for one controller.
@@ -617,6 +629,94 @@ func (s *stack) runSize(res *result, size, k int) error {
 		res.Churn[size] = ph
 		s.logf("churn at %d MACs: %d one-port txns (sent in %v), CPU %v = %v per change; last SB commit -> last switch commit %v, %d switch txns",
 			size, ph.Changes, ms(ph.Sent), ms(ph.CPU), us(ph.PerTxn), ms(ph.Lag), ph.SwitchTx)
+		if s.kind == kindVTEPGW && cfg.bystanders && size == slices.Max(cfg.levels) {
+			bp, err := s.churnWithBystanders()
+			if err != nil {
+				return fmt.Errorf("churn with bystanders: %w", err)
+			}
+			res.Bystanders = bp
+			s.logf("churn at %d MACs with bystanders: CPU per change vtepgw %v, libovsdb client %v, raw reader %v",
+				size, us(bp.PerTxn[kindVTEPGW]), us(bp.PerTxn[bystanderLibovsdb]), us(bp.PerTxn[bystanderRaw]))
+		}
 	}
 	return nil
+}
+
+// churnWithBystanders runs the churn again with the bystanders attached to
+// the SB and reads every process's CPU over the same window.
+func (s *stack) churnWithBystanders() (*bystanderPhase, error) {
+	sock := filepath.Join(s.ovn.Dir(), "ovnsb_db.sock")
+	var bys []*bystander
+	defer func() {
+		for _, b := range bys {
+			b.stop()
+		}
+	}()
+	for _, mode := range []string{bystanderLibovsdb, bystanderRaw} {
+		b, err := startBystander(mode, sock)
+		if err != nil {
+			return nil, err
+		}
+		bys = append(bys, b)
+	}
+	// Their initial monitor reply holds every SB row; let them digest it.
+	for _, b := range bys {
+		if err := waitCPUIdle(b.cpu, 250*time.Millisecond, 30*time.Second); err != nil {
+			return nil, fmt.Errorf("bystander %s: %w", b.mode, err)
+		}
+	}
+	bp := &bystanderPhase{PerTxn: map[string]time.Duration{}}
+	c0 := make([]time.Duration, len(bys))
+	var cerr error
+	read := func(into []time.Duration) {
+		for i, b := range bys {
+			c, err := b.cpu()
+			if err != nil {
+				cerr = err
+			}
+			into[i] = c
+		}
+	}
+	s.churnHooks.before = func() { read(c0) }
+	s.churnHooks.after = func() {
+		c1 := make([]time.Duration, len(bys))
+		read(c1)
+		for i, b := range bys {
+			bp.PerTxn[b.mode] = (c1[i] - c0[i]) / time.Duration(s.cfg.churn)
+		}
+	}
+	defer func() { s.churnHooks.before, s.churnHooks.after = nil, nil }()
+	ph, err := s.churn()
+	if err != nil {
+		return nil, err
+	}
+	if cerr != nil {
+		return nil, cerr
+	}
+	bp.Level, bp.Changes, bp.Sent = ph.Level, ph.Changes, ph.Sent
+	bp.PerTxn[kindVTEPGW] = ph.PerTxn
+	return bp, nil
+}
+
+// waitCPUIdle waits until clock has not moved for quiet.
+func waitCPUIdle(clock func() (time.Duration, error), quiet, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	last, err := clock()
+	if err != nil {
+		return err
+	}
+	still := time.Now()
+	for time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		c, err := clock()
+		if err != nil {
+			return err
+		}
+		if c != last {
+			last, still = c, time.Now()
+		} else if time.Since(still) >= quiet {
+			return nil
+		}
+	}
+	return fmt.Errorf("still busy after %v", timeout)
 }
