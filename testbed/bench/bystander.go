@@ -36,9 +36,14 @@ import (
 //   - raw: a JSON-RPC reader monitoring the same tables and columns that
 //     splits the stream into messages and decodes nothing further: the
 //     floor of any Go client reading these updates one wake-up at a time.
+//   - decode: the raw reader that also decodes each update3 down to its
+//     columns' raw JSON values and merges them into a row map: about what
+//     a client without libovsdb's reflection-driven decoding, cloning and
+//     index upkeep would pay.
 const (
 	bystanderLibovsdb = "libovsdb"
 	bystanderRaw      = "raw"
+	bystanderDecode   = "decode"
 )
 
 // bystanderEnv, set to MODE:SOCKET, turns the bench binary into a
@@ -140,7 +145,9 @@ func runBystander(spec string) int {
 	case bystanderLibovsdb:
 		stop, err = watchLibovsdb(sock, cols)
 	case bystanderRaw:
-		stop, err = watchRaw(sock, cols)
+		stop, err = watchRaw(sock, cols, false)
+	case bystanderDecode:
+		stop, err = watchRaw(sock, cols, true)
 	default:
 		err = fmt.Errorf("unknown mode %q", mode)
 	}
@@ -222,7 +229,7 @@ func (e *eventCounter) OnAdd(string, model.Model)                 { e.n.Add(1) }
 func (e *eventCounter) OnUpdate(string, model.Model, model.Model) { e.n.Add(1) }
 func (e *eventCounter) OnDelete(string, model.Model)              { e.n.Add(1) }
 
-func watchRaw(sock string, cols map[string][]string) (func(), error) {
+func watchRaw(sock string, cols map[string][]string, keep bool) (func(), error) {
 	c, err := net.DialTimeout("unix", sock, 5*time.Second)
 	if err != nil {
 		return nil, err
@@ -247,6 +254,7 @@ func watchRaw(sock string, cols map[string][]string) (func(), error) {
 		c.Close()
 		return nil, fmt.Errorf("monitor_cond_since: %s", reply.Error)
 	}
+	cache := map[string]map[string]map[string]json.RawMessage{}
 	go func() {
 		for {
 			var msg rpcMsg
@@ -255,6 +263,40 @@ func watchRaw(sock string, cols map[string][]string) (func(), error) {
 			}
 			if msg.Method == "echo" {
 				_ = enc.Encode(map[string]any{"id": msg.ID, "result": msg.Params, "error": nil})
+			}
+			if keep && msg.Method == "update3" {
+				var params []json.RawMessage
+				if json.Unmarshal(msg.Params, &params) != nil || len(params) < 3 {
+					continue
+				}
+				var tu map[string]map[string]map[string]map[string]json.RawMessage
+				if json.Unmarshal(params[2], &tu) != nil {
+					continue
+				}
+				for table, rows := range tu {
+					t := cache[table]
+					if t == nil {
+						t = map[string]map[string]json.RawMessage{}
+						cache[table] = t
+					}
+					for uuid, ru := range rows {
+						for kind, row := range ru {
+							switch kind {
+							case "delete":
+								delete(t, uuid)
+							default:
+								cur := t[uuid]
+								if cur == nil {
+									cur = map[string]json.RawMessage{}
+									t[uuid] = cur
+								}
+								for c, v := range row {
+									cur[c] = v
+								}
+							}
+						}
+					}
+				}
 			}
 		}
 	}()

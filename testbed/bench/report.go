@@ -297,8 +297,8 @@ func report(cfg *config, m machine, started time.Time, took time.Duration, resul
 		w("- CPU per one-port change at %s MACs ≤ %s: not measured in this run.\n", kMACs(targetChurnN), dur(targetCPUPer))
 	}
 	if bp := ours.Bystanders; bp != nil {
-		w("- Floor, measured in the running stack: the churn at %s MACs was run once more with two bare SB clients watching it from their own processes, doing nothing with the updates. CPU per change over the same %d changes: **vtepgw %s**; libovsdb's client with vtepgw's SB model and an event handler that only counts **%s**; a Go reader that only splits the JSON-RPC stream into messages **%s**.",
-			kMACs(bp.Level), bp.Changes, dur(bp.PerTxn[kindVTEPGW]), dur(bp.PerTxn[bystanderLibovsdb]), dur(bp.PerTxn[bystanderRaw]))
+		w("- Floor, measured in the running stack: the churn at %s MACs was run once more with three bare SB clients watching it from their own processes (one processor each, as vtepgw), doing nothing with the updates. CPU per change over the same %d changes: **vtepgw %s**; libovsdb's client with vtepgw's SB model and an event handler that only counts **%s**; a Go reader that only splits the JSON-RPC stream into messages **%s**; the same reader also decoding each update to its columns' raw values and merging them into a row map **%s**.",
+			kMACs(bp.Level), bp.Changes, dur(bp.PerTxn[kindVTEPGW]), dur(bp.PerTxn[bystanderLibovsdb]), dur(bp.PerTxn[bystanderRaw]), dur(bp.PerTxn[bystanderDecode]))
 		if lo := bp.PerTxn[bystanderLibovsdb]; lo > 0 {
 			w(" Receiving the southbound's updates through libovsdb takes %.0f%% of the %s budget before vtepgw does anything (and vtepgw's switch connection receives the echo of each row it writes through libovsdb too)", 100*float64(lo)/float64(targetCPUPer), dur(targetCPUPer))
 			if raw := bp.PerTxn[bystanderRaw]; raw > 0 {

@@ -635,8 +635,8 @@ func (s *stack) runSize(res *result, size, k int) error {
 				return fmt.Errorf("churn with bystanders: %w", err)
 			}
 			res.Bystanders = bp
-			s.logf("churn at %d MACs with bystanders: CPU per change vtepgw %v, libovsdb client %v, raw reader %v",
-				size, us(bp.PerTxn[kindVTEPGW]), us(bp.PerTxn[bystanderLibovsdb]), us(bp.PerTxn[bystanderRaw]))
+			s.logf("churn at %d MACs with bystanders: CPU per change vtepgw %v, libovsdb client %v, raw reader %v, decode %v",
+				size, us(bp.PerTxn[kindVTEPGW]), us(bp.PerTxn[bystanderLibovsdb]), us(bp.PerTxn[bystanderRaw]), us(bp.PerTxn[bystanderDecode]))
 		}
 	}
 	return nil
@@ -652,7 +652,7 @@ func (s *stack) churnWithBystanders() (*bystanderPhase, error) {
 			b.stop()
 		}
 	}()
-	for _, mode := range []string{bystanderLibovsdb, bystanderRaw} {
+	for _, mode := range []string{bystanderLibovsdb, bystanderRaw, bystanderDecode} {
 		b, err := startBystander(mode, sock)
 		if err != nil {
 			return nil, err
