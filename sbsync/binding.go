@@ -107,7 +107,7 @@ func (s *Southbound) syncPortBinding(b *batch, name string, fdbKeys map[vtep.Key
 				// Another gateway's port: its chassis joins the flood set,
 				// and the MACs it learned (FDB) become remote MACs here.
 				nc = s.chassisContribution(pb, s.dpKey(pb.Datapath), false)
-				for _, f := range s.fdbsBy(&sbdb.FDB{DpKey: s.dpKey(pb.Datapath), PortKey: pb.TunnelKey}) {
+				for _, f := range s.fdbsBy(s.dpKey(pb.Datapath), pb.TunnelKey) {
 					fdbKeys[vtep.Key{Kind: vtep.KindSBFDB, Name: strconv.Itoa(f.DpKey), MAC: f.MAC}] = true
 				}
 			}
@@ -468,7 +468,7 @@ func (s *Southbound) syncGroup(b *batch, sw vtep.Switch, ls string) error {
 		// switch is no longer bound here, or bound in another datapath)
 		// must not stay on a port nobody serves.
 		if had && (own == nil || own.dp != prev.dp || own.portKey != prev.portKey) {
-			for _, f := range s.fdbsBy(&sbdb.FDB{DpKey: prev.dp, PortKey: prev.portKey}) {
+			for _, f := range s.fdbsBy(prev.dp, prev.portKey) {
 				k := vtep.MACKey{LS: ls, MAC: f.MAC}
 				if _, learned := sw.UcastLocal(k); learned && own != nil && own.dp == prev.dp {
 					continue // moved

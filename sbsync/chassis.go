@@ -245,8 +245,8 @@ func (s *Southbound) encapOwner(ip string) string {
 	if t == nil {
 		return ""
 	}
-	_, m, err := t.RowByModel(&sbdb.Encap{Type: encapVXLAN, IP: ip})
-	if err != nil || m == nil {
+	_, m := t.LookupOne(idxEncap, encapVXLAN+sep+ip)
+	if m == nil {
 		return ""
 	}
 	return m.(*sbdb.Encap).ChassisName
@@ -279,7 +279,7 @@ func (s *Southbound) deleteOrphanChassis(b *batch) error {
 			if pb.Options[optPhysSwitch] != ch.Name {
 				continue
 			}
-			for _, f := range s.fdbsBy(&sbdb.FDB{DpKey: s.dpKey(pb.Datapath), PortKey: pb.TunnelKey}) {
+			for _, f := range s.fdbsBy(s.dpKey(pb.Datapath), pb.TunnelKey) {
 				if err := b.add(b.cl.Where(&sbdb.FDB{UUID: f.UUID}).Delete()); err != nil {
 					return fmt.Errorf("delete FDB %s: %w", f.MAC, err)
 				}

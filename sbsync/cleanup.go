@@ -14,13 +14,14 @@ import (
 // chassis and deletes those chassis, in one transaction. FDB rows it wrote
 // are left for northd to age, as the reference does.
 func (s *Southbound) Cleanup(ctx context.Context, sw vtep.Switch) error {
-	cl := s.c.conn.Client()
-	if cl == nil || !cl.Connected() {
+	ss := s.c.conn.session()
+	if ss == nil {
 		return ovsdbx.ErrNotConnected
 	}
+	cl := ss.ops
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b := &batch{cl: cl}
+	b := &batch{ss: ss, cl: cl}
 	for _, ps := range sw.PhysicalSwitches() {
 		uuid, ch := s.chassisByName(ps.Name)
 		if ch == nil {

@@ -17,11 +17,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ovn-org/libovsdb/client"
 	"github.com/ovn-org/libovsdb/model"
 	"github.com/ovn-org/libovsdb/ovsdb"
 
-	"github.com/vtepgw/vtepgw/internal/ovsdbx"
 	"github.com/vtepgw/vtepgw/sbsync/sbdb"
 	"github.com/vtepgw/vtepgw/vtep"
 )
@@ -42,7 +40,7 @@ type Options struct {
 // Client is the process's connection to the OVN southbound database.
 type Client struct {
 	log  *slog.Logger
-	conn *ovsdbx.Conn
+	conn *sbConn
 
 	mu        sync.Mutex // guards subs and hasTimestamp
 	subs      map[int]func(vtep.Key)
@@ -52,7 +50,6 @@ type Client struct {
 	connected chan struct{}
 	once      sync.Once
 	bucket    *bucket // process-wide learned-MAC rate limit
-	fdbIdx    fdbIndex
 }
 
 // New validates opts and returns a client; call Run to connect.
@@ -61,39 +58,30 @@ func New(opts Options) (*Client, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{log: opts.Logger, subs: map[int]func(vtep.Key){}, connected: make(chan struct{}), bucket: newBucket(opts.FDBRate, opts.FDBBurst)}
-	conn, err := ovsdbx.New(ovsdbx.Options{
-		Name:      "southbound",
+	ev := &sbEvents{c: c}
+	conn, err := newSBConn(sbConnOptions{
 		Endpoints: opts.Endpoints,
 		// As ovn-controller-vtep (the OVS IDL's default): with a clustered
 		// SB, talk to the leader only, and reconnect (with a full resync)
 		// when leadership moves. With one remote there is no other member
-		// to go to (a follower forwards writes to the leader), and
-		// libovsdb's leader check needs the _Server database, which
-		// servers other than ovsdb-server (libovsdb's own, in the demo)
-		// lack.
+		// to go to (a follower forwards writes to the leader), and the
+		// leader check needs the _Server database, which servers other
+		// than ovsdb-server (libovsdb's own, in the demo) lack.
 		LeaderOnly: len(opts.Endpoints) > 1,
 		TLS:        opts.TLS,
 		Logger:     opts.Logger,
-		ModelFor: func(ovsdb.DatabaseSchema) (model.ClientDBModel, error) {
-			return sbModel()
-		},
-		Handler: &sbEvents{c: c},
-		OnConnect: func(cl client.Client) {
-			_, ts := cl.Schema().Tables["FDB"].Columns["timestamp"]
-			_, cn := cl.Schema().Tables["IGMP_Group"].Columns["chassis_name"]
+		OnChange:   ev.keys,
+		OnConnect: func(schema *ovsdb.DatabaseSchema) {
+			_, ts := schema.Tables["FDB"].Columns["timestamp"]
+			_, cn := schema.Tables["IGMP_Group"].Columns["chassis_name"]
 			c.mu.Lock()
 			c.hasFDBTS = ts
 			c.igmpCN = cn
 			c.mu.Unlock()
-			c.fdbIdx.invalidate() // a fresh cache
 			c.once.Do(func() { close(c.connected) })
 			c.broadcast(vtep.Key{Kind: vtep.KindResync})
 		},
 		ProbeInterval: opts.ProbeInterval,
-		OnEventsDropped: func() {
-			opts.Logger.Warn("libovsdb dropped southbound cache events (buffer full); resyncing")
-			c.broadcast(vtep.Key{Kind: vtep.KindResync})
-		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("southbound: %w", err)
@@ -102,34 +90,16 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
-// ClientModel returns the client database model vtepgw monitors the
-// southbound with (its tables, columns and client indexes), for tools that
-// measure libovsdb with exactly what the daemon uses.
+// ClientModel returns vtepgw's southbound model (its tables and columns)
+// as a libovsdb client model, for tools that measure libovsdb with the
+// same tables and columns (the benchmark's bystanders).
 func ClientModel() (model.ClientDBModel, error) { return sbModel() }
 
 func sbModel() (model.ClientDBModel, error) {
-	m, err := model.NewClientDBModel("OVN_Southbound", map[string]model.Model{
-		"SB_Global":        &sbdb.SBGlobal{},
-		"Chassis":          &sbdb.Chassis{},
-		"Encap":            &sbdb.Encap{},
-		"Datapath_Binding": &sbdb.DatapathBinding{},
-		"Port_Binding":     &sbdb.PortBinding{},
-		"FDB":              &sbdb.FDB{},
-		"Multicast_Group":  &sbdb.MulticastGroup{},
-		"IGMP_Group":       &sbdb.IGMPGroup{},
-	})
+	m, err := model.NewClientDBModel("OVN_Southbound", sbModels)
 	if err != nil {
 		return m, fmt.Errorf("southbound model: %w", err)
 	}
-	// Client indexes; see noMatch in southbound.go before adding one.
-	m.SetIndexes(map[string][]model.ClientIndex{
-		"Port_Binding": {
-			{Columns: []model.ColumnKey{{Column: "options", Key: "vtep-logical-switch"}}},
-			{Columns: []model.ColumnKey{{Column: "chassis"}}},
-			{Columns: []model.ColumnKey{{Column: "type"}}},
-		},
-		"FDB": {{Columns: []model.ColumnKey{{Column: "dp_key"}, {Column: "port_key"}}}},
-	})
 	return m, nil
 }
 
@@ -189,44 +159,36 @@ func (c *Client) broadcast(k vtep.Key) {
 	}
 }
 
-// cache returns the table cache, or nil before the first connection.
+// table returns a table of the live connection's cache, or nil while
+// disconnected.
 func (c *Client) table(name string) tableCache {
-	cl := c.conn.Client()
-	if cl == nil {
+	ss := c.conn.session()
+	if ss == nil {
 		return nil
 	}
-	// libovsdb sets the cache to nil when the connection drops; events
-	// already queued are still delivered then.
-	cc := cl.Cache()
-	if cc == nil {
-		return nil
-	}
-	if t := cc.Table(name); t != nil {
+	if t := ss.cache.table(name); t != nil {
 		return t
 	}
 	return nil
 }
 
+// tableCache is one table of the southbound cache (cacheTable).
 type tableCache interface {
 	Row(uuid string) model.Model
 	Rows() map[string]model.Model
-	// RowsShallow is Rows without cloning the models: read them only.
+	// RowsShallow is Rows without copying the rows: read them only.
 	RowsShallow() map[string]model.Model
 	Len() int
-	RowByModel(m model.Model) (string, model.Model, error)
-	RowsByModels(ms []model.Model) (map[string]model.Model, error)
+	// Lookup and LookupOne find rows by one of the table's indexes
+	// (sbIndexes).
+	Lookup(index, key string) map[string]model.Model
+	LookupOne(index, key string) (string, model.Model)
 }
 
-// sbEvents maps SB cache events to keys and fans them out.
+// sbEvents maps SB cache changes to keys and fans them out.
 type sbEvents struct{ c *Client }
 
-func (h *sbEvents) OnAdd(table string, m model.Model) { h.keys(nil, m) }
-func (h *sbEvents) OnUpdate(table string, old, m model.Model) {
-	h.keys(old, m)
-}
-func (h *sbEvents) OnDelete(table string, m model.Model) { h.keys(m, nil) }
-
-func (h *sbEvents) keys(old, cur model.Model) {
+func (h *sbEvents) keys(_ string, old, cur model.Model) {
 	for _, m := range []model.Model{old, cur} {
 		if m == nil {
 			continue
@@ -239,7 +201,6 @@ func (h *sbEvents) keys(old, cur model.Model) {
 		case *sbdb.Encap:
 			h.c.broadcast(vtep.Key{Kind: vtep.KindSBChassis, Name: r.ChassisName})
 		case *sbdb.FDB:
-			h.c.fdbIdx.invalidate()
 			h.c.broadcast(vtep.Key{Kind: vtep.KindSBFDB, Name: strconv.Itoa(r.DpKey), MAC: r.MAC})
 		case *sbdb.SBGlobal:
 			h.c.broadcast(vtep.Key{Kind: vtep.KindSBGlobal})

@@ -6,10 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 
-	"github.com/ovn-org/libovsdb/model"
 	"github.com/ovn-org/libovsdb/ovsdb"
 
 	"github.com/vtepgw/vtepgw/internal/ovsdbx"
@@ -17,92 +14,31 @@ import (
 	"github.com/vtepgw/vtepgw/vtep"
 )
 
-func (s *Southbound) fdbsBy(probe *sbdb.FDB) []*sbdb.FDB {
+// fdbsBy returns the FDB rows of one port (datapath and port tunnel keys).
+func (s *Southbound) fdbsBy(dp, port int) []*sbdb.FDB {
 	t := s.c.table("FDB")
 	if t == nil {
 		return nil
 	}
-	rows, err := t.RowsByModels([]model.Model{probe})
-	if err != nil {
-		return nil
-	}
+	rows := t.Lookup(idxFDBPort, fdbPortKey(dp, port))
 	out := make([]*sbdb.FDB, 0, len(rows))
 	for _, m := range rows {
-		f := m.(*sbdb.FDB)
-		if (probe.MAC == "" || f.MAC == probe.MAC) && f.DpKey == probe.DpKey && (probe.PortKey == 0 || f.PortKey == probe.PortKey) {
-			out = append(out, f)
-		}
+		out = append(out, m.(*sbdb.FDB))
 	}
 	return out
 }
 
-// fdbRow returns the FDB row for (mac, dp), unique in SB. Read it only.
+// fdbRow returns the FDB row for (mac, dp), unique in SB.
 func (s *Southbound) fdbRow(mac string, dp int) *sbdb.FDB {
 	t := s.c.table("FDB")
 	if t == nil {
 		return nil
 	}
-	if f, ok := s.c.fdbIdx.lookup(t, mac, dp); ok {
-		return f
-	}
-	_, m, err := t.RowByModel(&sbdb.FDB{MAC: mac, DpKey: dp})
-	if err != nil || m == nil {
+	_, m := t.LookupOne(idxFDBMac, fdbMacKey(mac, dp))
+	if m == nil {
 		return nil
 	}
 	return m.(*sbdb.FDB)
-}
-
-// fdbIndex maps (datapath, MAC) to the FDB row, built by one pass over the
-// cached FDB table once a burst of lookups makes that cheaper than asking
-// libovsdb row by row: its lookup by the (mac, dp_key) index gob-encodes
-// and hashes the probe and clones the row on every call, which for a
-// learning storm of 10k MACs (and the echo of our own 10k inserts) cost
-// more than the rest of the reconcile. Any FDB cache event invalidates it
-// (the handler bumps gen), so a lookup never sees rows older than the
-// last event delivered. Safe for concurrent use (gateways share it).
-type fdbIndex struct {
-	gen atomic.Uint64 // bumped on every FDB event and (re)connect
-
-	mu     sync.Mutex // guards the fields below
-	built  uint64     // gen of rows / of the misses count
-	rows   map[fdbKey]*sbdb.FDB
-	misses int // lookups at gen built without rows
-}
-
-type fdbKey struct {
-	dp  int
-	mac string
-}
-
-// fdbIndexMin is the fewest row-by-row lookups after which the index is
-// built; at least 1/16 of the table must have been looked up too, so one
-// pass (much cheaper per row than a libovsdb lookup) never costs more
-// than the lookups already made.
-const fdbIndexMin = 64
-
-func (x *fdbIndex) invalidate() { x.gen.Add(1) }
-
-// lookup answers from the index (ok) or says to ask the cache (!ok).
-func (x *fdbIndex) lookup(t tableCache, mac string, dp int) (*sbdb.FDB, bool) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	gen := x.gen.Load()
-	if x.built != gen {
-		x.built, x.rows, x.misses = gen, nil, 0
-	}
-	if x.rows == nil {
-		x.misses++
-		if x.misses < fdbIndexMin || x.misses < t.Len()/16 {
-			return nil, false
-		}
-		rows := t.RowsShallow()
-		x.rows = make(map[fdbKey]*sbdb.FDB, len(rows))
-		for _, m := range rows {
-			f := m.(*sbdb.FDB)
-			x.rows[fdbKey{f.DpKey, f.MAC}] = f
-		}
-	}
-	return x.rows[fdbKey{dp, mac}], true
 }
 
 // growForFDB makes room in the batch for its switch-learned MACs at once:
@@ -188,8 +124,8 @@ func (s *Southbound) pbAt(datapath string, key int) *sbdb.PortBinding {
 	if t == nil {
 		return nil
 	}
-	_, m, err := t.RowByModel(&sbdb.PortBinding{Datapath: datapath, TunnelKey: key})
-	if err != nil || m == nil {
+	_, m := t.LookupOne(idxPBDpKey, dpKeyKey(datapath, key))
+	if m == nil {
 		return nil
 	}
 	return m.(*sbdb.PortBinding)
@@ -295,7 +231,7 @@ func (s *Southbound) resyncLocalMACs(b *batch, sw vtep.Switch) error {
 		}
 	}
 	for ls, own := range s.own {
-		for _, f := range s.fdbsBy(&sbdb.FDB{DpKey: own.dp, PortKey: own.portKey}) {
+		for _, f := range s.fdbsBy(own.dp, own.portKey) {
 			if err := s.syncLocalMAC(b, sw, vtep.MACKey{LS: ls, MAC: f.MAC}, true); err != nil {
 				return err
 			}
@@ -310,7 +246,7 @@ func (s *Southbound) resyncLocalMACs(b *batch, sw vtep.Switch) error {
 			continue
 		}
 		dp := s.dpKey(pb.Datapath)
-		for _, f := range s.fdbsBy(&sbdb.FDB{DpKey: dp, PortKey: pb.TunnelKey}) {
+		for _, f := range s.fdbsBy(dp, pb.TunnelKey) {
 			if _, learned := sw.UcastLocal(vtep.MACKey{LS: ls, MAC: f.MAC}); learned && bound && own.dp == dp {
 				continue
 			}

@@ -164,8 +164,8 @@ func (s *Southbound) igmpRow(addr, dpu, ch string) *sbdb.IGMPGroup {
 	if t == nil || ch == "" {
 		return nil
 	}
-	_, m, err := t.RowByModel(&sbdb.IGMPGroup{Address: addr, Datapath: &dpu, Chassis: &ch})
-	if err != nil || m == nil {
+	_, m := t.LookupOne(idxIGMP, addr+sep+dpu+sep+ch)
+	if m == nil {
 		return nil
 	}
 	return m.(*sbdb.IGMPGroup)

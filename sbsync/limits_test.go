@@ -1,13 +1,8 @@
 package sbsync
 
 import (
-	"fmt"
 	"testing"
 	"time"
-
-	"github.com/ovn-org/libovsdb/model"
-
-	"github.com/vtepgw/vtepgw/sbsync/sbdb"
 )
 
 func TestBucket(t *testing.T) {
@@ -48,77 +43,5 @@ func TestBucket(t *testing.T) {
 	}
 	if b.waitFor(0) != 0 {
 		t.Error("waitFor(0) must not wait")
-	}
-}
-
-// fakeTable is a tableCache over a map, counting the calls fdbIndex
-// avoids.
-type fakeTable struct {
-	rows    map[string]model.Model
-	byModel int
-	shallow int
-}
-
-func (f *fakeTable) Row(u string) model.Model                                   { return f.rows[u] }
-func (f *fakeTable) Rows() map[string]model.Model                               { return f.rows }
-func (f *fakeTable) RowsShallow() map[string]model.Model                        { f.shallow++; return f.rows }
-func (f *fakeTable) Len() int                                                   { return len(f.rows) }
-func (f *fakeTable) RowsByModels([]model.Model) (map[string]model.Model, error) { return nil, nil }
-func (f *fakeTable) RowByModel(m model.Model) (string, model.Model, error) {
-	f.byModel++
-	p := m.(*sbdb.FDB)
-	for u, r := range f.rows {
-		if r.(*sbdb.FDB).MAC == p.MAC && r.(*sbdb.FDB).DpKey == p.DpKey {
-			return u, r, nil
-		}
-	}
-	return "", nil, nil
-}
-
-func TestFDBIndex(t *testing.T) {
-	tab := &fakeTable{rows: map[string]model.Model{}}
-	for i := range 1000 {
-		u := fmt.Sprintf("u%d", i)
-		tab.rows[u] = &sbdb.FDB{UUID: u, MAC: fmt.Sprintf("02:00:00:00:%02x:%02x", i>>8, i&255), DpKey: 1 + i%2, PortKey: 7}
-	}
-	var x fdbIndex
-	// A few lookups go to the cache; past fdbIndexMin (and 1/16 of the
-	// table) one pass builds the index, which answers the rest.
-	for i := range fdbIndexMin - 1 {
-		if _, ok := x.lookup(tab, "02:00:00:00:00:00", 1); ok {
-			t.Fatalf("lookup %d answered from the index before %d misses", i+1, fdbIndexMin)
-		}
-	}
-	f, ok := x.lookup(tab, "02:00:00:00:00:02", 1)
-	if !ok || f == nil || f.UUID != "u2" {
-		t.Fatalf("lookup after %d misses = %v, %v; want u2 from the index", fdbIndexMin, f, ok)
-	}
-	if f, ok := x.lookup(tab, "02:00:00:00:00:02", 2); !ok || f != nil {
-		t.Errorf("(mac of u2, dp 2) = %v, %v; want no row", f, ok)
-	}
-	if f, ok := x.lookup(tab, "02:00:00:00:03:e7", 2); !ok || f == nil || f.UUID != "u999" {
-		t.Errorf("u999 lookup = %v, %v", f, ok)
-	}
-	if tab.shallow != 1 {
-		t.Errorf("%d table scans, want 1", tab.shallow)
-	}
-	// An FDB event invalidates it: lookups go to the cache again.
-	x.invalidate()
-	if _, ok := x.lookup(tab, "02:00:00:00:00:02", 1); ok {
-		t.Error("lookup after invalidate answered from the stale index")
-	}
-	// A big table needs more misses (1/16 of it) before a scan.
-	for i := 1000; i < 4000; i++ {
-		u := fmt.Sprintf("u%d", i)
-		tab.rows[u] = &sbdb.FDB{UUID: u, MAC: fmt.Sprintf("02:00:00:00:%02x:%02x", i>>8, i&255), DpKey: 3}
-	}
-	x.invalidate()
-	for i := range 4000/16 - 1 {
-		if _, ok := x.lookup(tab, "x", 3); ok {
-			t.Fatalf("lookup %d of a 4000-row table answered from an index", i+1)
-		}
-	}
-	if _, ok := x.lookup(tab, "x", 3); !ok {
-		t.Error("no index after 250 misses on a 4000-row table")
 	}
 }

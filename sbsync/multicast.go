@@ -37,7 +37,7 @@ func (s *Southbound) syncMulticastGroup(b *batch, dp int, name string) {
 	var row *sbdb.MulticastGroup
 	if dpu := s.dpUUID(dp); dpu != "" {
 		if t := s.c.table("Multicast_Group"); t != nil {
-			if _, m, err := t.RowByModel(&sbdb.MulticastGroup{Datapath: dpu, Name: name}); err == nil && m != nil {
+			if _, m := t.LookupOne(idxMGName, dpu+sep+name); m != nil {
 				row = m.(*sbdb.MulticastGroup)
 			}
 		}

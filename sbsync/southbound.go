@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ovn-org/libovsdb/client"
-	"github.com/ovn-org/libovsdb/model"
 	"github.com/ovn-org/libovsdb/ovsdb"
 
 	"github.com/vtepgw/vtepgw/internal/ovsdbx"
@@ -217,64 +215,38 @@ func (s *Southbound) pbByName(name string) *sbdb.PortBinding {
 	if t == nil {
 		return nil
 	}
-	// By UUID when the name is known: libovsdb's lookup by index tries
-	// the (datapath, tunnel_key) index first, which gob-encodes and hashes
-	// the probe on every call. The answer is checked, so a stale UUID
-	// only costs the slow path.
-	if u, ok := s.pbUUIDs[name]; ok {
-		if pb, ok := t.Row(u).(*sbdb.PortBinding); ok && pb.LogicalPort == name {
-			return pb
-		}
-	}
-	_, m, err := t.RowByModel(&sbdb.PortBinding{LogicalPort: name})
-	if err != nil || m == nil {
+	_, m := t.LookupOne(idxPBName, name)
+	if m == nil {
 		return nil
 	}
 	return m.(*sbdb.PortBinding)
 }
 
-// noMatch is a value no real row holds. libovsdb's RowsByModels tries the
-// model's indexes in order and answers from the first one that finds
-// anything, and a probe's unset fields still form index values (an absent
-// map key reads as "", a nil reference as nil) that match many rows. So a
-// probe for one client index sets every other index field to noMatch, and
-// results are filtered again.
-const noMatch = "\x00vtepgw-no-match"
-
 // pbsByLS returns vtep Port_Bindings whose options name logical switch ls.
 func (s *Southbound) pbsByLS(ls string) []*sbdb.PortBinding {
-	nm := noMatch
-	return s.pbsBy(&sbdb.PortBinding{Options: map[string]string{optLogSwitch: ls}, Chassis: &nm, Type: noMatch},
-		func(pb *sbdb.PortBinding) bool { return pb.Options[optLogSwitch] == ls })
+	return s.pbsBy(idxPBLS, ls)
 }
 
 // pbsByChassis returns the Port_Bindings bound to a chassis UUID.
 func (s *Southbound) pbsByChassis(uuid string) []*sbdb.PortBinding {
-	return s.pbsBy(&sbdb.PortBinding{Options: map[string]string{optLogSwitch: noMatch}, Chassis: &uuid, Type: noMatch},
-		func(pb *sbdb.PortBinding) bool { return pb.Chassis != nil && *pb.Chassis == uuid })
+	return s.pbsBy(idxPBChassis, uuid)
 }
 
 // pbsByType returns the Port_Bindings of one type.
 func (s *Southbound) pbsByType(typ string) []*sbdb.PortBinding {
-	nm := noMatch
-	return s.pbsBy(&sbdb.PortBinding{Options: map[string]string{optLogSwitch: noMatch}, Chassis: &nm, Type: typ},
-		func(pb *sbdb.PortBinding) bool { return pb.Type == typ })
+	return s.pbsBy(idxPBType, typ)
 }
 
-func (s *Southbound) pbsBy(probe *sbdb.PortBinding, keep func(*sbdb.PortBinding) bool) []*sbdb.PortBinding {
+// pbsBy returns the Port_Bindings whose index key is key, sorted by name.
+func (s *Southbound) pbsBy(index, key string) []*sbdb.PortBinding {
 	t := s.c.table("Port_Binding")
 	if t == nil {
 		return nil
 	}
-	rows, err := t.RowsByModels([]model.Model{probe})
-	if err != nil {
-		return nil
-	}
+	rows := t.Lookup(index, key)
 	out := make([]*sbdb.PortBinding, 0, len(rows))
 	for _, m := range rows {
-		if pb := m.(*sbdb.PortBinding); keep(pb) {
-			out = append(out, pb)
-		}
+		out = append(out, m.(*sbdb.PortBinding))
 	}
 	slices.SortFunc(out, func(a, b *sbdb.PortBinding) int { return strings.Compare(a.LogicalPort, b.LogicalPort) })
 	return out
@@ -296,10 +268,7 @@ func (s *Southbound) dpUUID(key int) string {
 	if t == nil {
 		return ""
 	}
-	u, _, err := t.RowByModel(&sbdb.DatapathBinding{TunnelKey: key})
-	if err != nil {
-		return ""
-	}
+	u, _ := t.LookupOne(idxDPKey, strconv.Itoa(key))
 	return u
 }
 
@@ -308,8 +277,8 @@ func (s *Southbound) chassisByName(name string) (string, *sbdb.Chassis) {
 	if t == nil {
 		return "", nil
 	}
-	u, m, err := t.RowByModel(&sbdb.Chassis{Name: name})
-	if err != nil || m == nil {
+	u, m := t.LookupOne(idxChName, name)
+	if m == nil {
 		return "", nil
 	}
 	return u, m.(*sbdb.Chassis)
@@ -439,7 +408,8 @@ func (s *Southbound) McastRemote(k vtep.MACKey) (vtep.McastMAC, bool) {
 
 // batch collects one Reconcile's SB operations and resulting switch keys.
 type batch struct {
-	cl     client.Client
+	ss     *sbSession // the connection the operations are for
+	cl     *opBuilder
 	ops    []ovsdb.Operation
 	fdbOps map[int]vtep.Key // op index → UcastLocal key (for clash fallback)
 	keys   []Key
@@ -475,13 +445,13 @@ func (b *batch) name(prefix string) string {
 
 // Reconcile processes one batch of keys; see vtep.Southbound.
 func (s *Southbound) Reconcile(ctx context.Context, sw vtep.Switch, keys []vtep.Key) ([]vtep.Key, error) {
-	cl := s.c.conn.Client()
-	if cl == nil || !cl.Connected() {
+	ss := s.c.conn.session()
+	if ss == nil {
 		return nil, ovsdbx.ErrNotConnected
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b := &batch{cl: cl, groups: map[string]bool{}, newCh: map[string]string{}, newEncap: map[string]string{}, fdbOps: map[int]vtep.Key{}, fdbSeen: map[string]bool{}}
+	b := &batch{ss: ss, cl: ss.ops, groups: map[string]bool{}, newCh: map[string]string{}, newEncap: map[string]string{}, fdbOps: map[int]vtep.Key{}, fdbSeen: map[string]bool{}}
 
 	resync := slices.ContainsFunc(keys, func(k vtep.Key) bool { return k.Kind == vtep.KindResync })
 	b.resync = resync
@@ -706,7 +676,7 @@ func (s *Southbound) commit(ctx context.Context, b *batch) error {
 	}
 	comment := "vtepgw: " + s.opts.GatewayID
 	ops := append(b.ops, ovsdb.Operation{Op: ovsdb.OperationComment, Comment: &comment})
-	_, err := ovsdbx.Transact(ctx, b.cl, ops)
+	_, err := b.ss.transact(ctx, ops)
 	if err == nil || len(b.fdbOps) == 0 || !isConstraint(err) {
 		if err != nil {
 			return fmt.Errorf("southbound transaction (%d operations): %w", len(b.ops), err)
@@ -726,7 +696,7 @@ func (s *Southbound) commit(ctx context.Context, b *batch) error {
 	s.log.Warn("FDB index clash: OVN already has one of these MACs on another port; writing the rest and retrying these", "macs", len(retry), "err", err)
 	if len(rest) > 0 {
 		rest = append(rest, ovsdb.Operation{Op: ovsdb.OperationComment, Comment: &comment})
-		if _, err := ovsdbx.Transact(ctx, b.cl, rest); err != nil {
+		if _, err := b.ss.transact(ctx, rest); err != nil {
 			return fmt.Errorf("southbound transaction without FDB writes: %w", err)
 		}
 	}

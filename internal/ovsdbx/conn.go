@@ -264,7 +264,7 @@ func (c *Conn) clientOptions(eps []string) []client.Option {
 		opts = append(opts, client.WithEndpoint(ep))
 	}
 	if c.opts.TLS != nil {
-		opts = append(opts, client.WithTLSConfig(ovsTLS(c.opts.TLS)))
+		opts = append(opts, client.WithTLSConfig(OVSTLS(c.opts.TLS)))
 	}
 	return opts
 }
@@ -503,10 +503,13 @@ func Transact(ctx context.Context, cl client.Client, ops []ovsdb.Operation) ([]o
 	if err != nil {
 		return nil, fmt.Errorf("transact %d operations: %w", len(ops), err)
 	}
-	return res, checkResults(res, ops)
+	return res, CheckResults(res, ops)
 }
 
-func checkResults(res []ovsdb.OperationResult, ops []ovsdb.Operation) error {
+// CheckResults turns the failed operations of a transaction's results into
+// one error (nil when every operation succeeded): libovsdb's Transact
+// reports only transport errors.
+func CheckResults(res []ovsdb.OperationResult, ops []ovsdb.Operation) error {
 	if len(res) < len(ops) {
 		return fmt.Errorf("transact: %d operations sent, %d results", len(ops), len(res))
 	}

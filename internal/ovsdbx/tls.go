@@ -7,13 +7,13 @@ import (
 	"fmt"
 )
 
-// ovsTLS returns cfg adapted to how OVS checks an SSL peer: the peer's
+// OVSTLS returns cfg adapted to how OVS checks an SSL peer: the peer's
 // certificate must chain to the CA (cfg.RootCAs), and that is all. OVS
 // never checks a host name (ovs-pki's certificates carry none, and an
 // ssl:IP:PORT remote names no host), so Go's default verification would
 // refuse every server an OVS deployment already has. The chain check is
 // done by VerifyPeerCertificate instead.
-func ovsTLS(cfg *tls.Config) *tls.Config {
+func OVSTLS(cfg *tls.Config) *tls.Config {
 	if cfg == nil || cfg.InsecureSkipVerify || cfg.RootCAs == nil {
 		return cfg
 	}

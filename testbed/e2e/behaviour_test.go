@@ -297,7 +297,7 @@ func TestRemoteProbeInterval(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return strings.Count(data, `received request, method="echo", params=["libovsdb echo"]`)
+		return strings.Count(data, `received request, method="echo", params=["vtepgw echo"]`)
 	}
 	connects := 1
 	// reconnect drops vtepgw's SB connection, so the next probe timer
