@@ -33,9 +33,10 @@ type cacheTable struct {
 	indexes map[string]*rowIndex
 }
 
-// rowIndex maps a key computed from a row to the rows that have it.
+// rowIndex maps a key computed from a row to the rows that have it (a
+// row without the key, ok false, is not in the index).
 type rowIndex struct {
-	keys func(m model.Model) []string
+	key  func(m model.Model) (key string, ok bool)
 	rows map[string]map[string]struct{} // key → UUIDs
 }
 
@@ -56,8 +57,6 @@ const (
 	sep          = "\x00"
 )
 
-func one(s string) []string { return []string{s} }
-
 func deref(p *string) string {
 	if p == nil {
 		return ""
@@ -66,47 +65,50 @@ func deref(p *string) string {
 }
 
 // sbIndexes are the indexes of each table.
-var sbIndexes = map[string]map[string]func(model.Model) []string{
+var sbIndexes = map[string]map[string]func(model.Model) (string, bool){
 	"Port_Binding": {
-		idxPBName: func(m model.Model) []string { return one(m.(*sbdb.PortBinding).LogicalPort) },
-		idxPBDpKey: func(m model.Model) []string {
+		idxPBName: func(m model.Model) (string, bool) { return m.(*sbdb.PortBinding).LogicalPort, true },
+		idxPBDpKey: func(m model.Model) (string, bool) {
 			pb := m.(*sbdb.PortBinding)
-			return one(dpKeyKey(pb.Datapath, pb.TunnelKey))
+			return dpKeyKey(pb.Datapath, pb.TunnelKey), true
 		},
-		idxPBLS: func(m model.Model) []string {
+		idxPBLS: func(m model.Model) (string, bool) {
 			if ls, ok := m.(*sbdb.PortBinding).Options[optLogSwitch]; ok {
-				return one(ls)
+				return ls, true
 			}
-			return nil
+			return "", false
 		},
-		idxPBChassis: func(m model.Model) []string {
+		idxPBChassis: func(m model.Model) (string, bool) {
 			if ch := m.(*sbdb.PortBinding).Chassis; ch != nil {
-				return one(*ch)
+				return *ch, true
 			}
-			return nil
+			return "", false
 		},
-		idxPBType: func(m model.Model) []string { return one(m.(*sbdb.PortBinding).Type) },
+		idxPBType: func(m model.Model) (string, bool) { return m.(*sbdb.PortBinding).Type, true },
 	},
 	"Datapath_Binding": {
-		idxDPKey: func(m model.Model) []string { return one(strconv.Itoa(m.(*sbdb.DatapathBinding).TunnelKey)) },
+		idxDPKey: func(m model.Model) (string, bool) { return strconv.Itoa(m.(*sbdb.DatapathBinding).TunnelKey), true },
 	},
 	"Chassis": {
-		idxChName: func(m model.Model) []string { return one(m.(*sbdb.Chassis).Name) },
+		idxChName: func(m model.Model) (string, bool) { return m.(*sbdb.Chassis).Name, true },
 	},
 	"Encap": {
-		idxEncap: func(m model.Model) []string { e := m.(*sbdb.Encap); return one(e.Type + sep + e.IP) },
+		idxEncap: func(m model.Model) (string, bool) { e := m.(*sbdb.Encap); return e.Type + sep + e.IP, true },
 	},
 	"FDB": {
-		idxFDBMac:  func(m model.Model) []string { f := m.(*sbdb.FDB); return one(fdbMacKey(f.MAC, f.DpKey)) },
-		idxFDBPort: func(m model.Model) []string { f := m.(*sbdb.FDB); return one(fdbPortKey(f.DpKey, f.PortKey)) },
+		idxFDBMac:  func(m model.Model) (string, bool) { f := m.(*sbdb.FDB); return fdbMacKey(f.MAC, f.DpKey), true },
+		idxFDBPort: func(m model.Model) (string, bool) { f := m.(*sbdb.FDB); return fdbPortKey(f.DpKey, f.PortKey), true },
 	},
 	"Multicast_Group": {
-		idxMGName: func(m model.Model) []string { g := m.(*sbdb.MulticastGroup); return one(g.Datapath + sep + g.Name) },
+		idxMGName: func(m model.Model) (string, bool) {
+			g := m.(*sbdb.MulticastGroup)
+			return g.Datapath + sep + g.Name, true
+		},
 	},
 	"IGMP_Group": {
-		idxIGMP: func(m model.Model) []string {
+		idxIGMP: func(m model.Model) (string, bool) {
 			g := m.(*sbdb.IGMPGroup)
-			return one(g.Address + sep + deref(g.Datapath) + sep + deref(g.Chassis))
+			return g.Address + sep + deref(g.Datapath) + sep + deref(g.Chassis), true
 		},
 	},
 }
@@ -137,7 +139,7 @@ func newSBCache(schema *ovsdb.DatabaseSchema) (*sbCache, error) {
 		}
 		t := &cacheTable{c: c, codec: codec, rows: map[string]model.Model{}, indexes: map[string]*rowIndex{}}
 		for iname, keys := range sbIndexes[name] {
-			t.indexes[iname] = &rowIndex{keys: keys, rows: map[string]map[string]struct{}{}}
+			t.indexes[iname] = &rowIndex{key: keys, rows: map[string]map[string]struct{}{}}
 		}
 		c.tables[name] = t
 	}
@@ -214,29 +216,30 @@ func (c *sbCache) apply(tu ovsdbwire.TableUpdates2, changes []rowChange) ([]rowC
 // entries.
 func (t *cacheTable) store(uuid string, old, cur model.Model) {
 	for _, ix := range t.indexes {
-		var oldKeys, newKeys []string
+		var oldKey, newKey string
+		var hadOld, hasNew bool
 		if old != nil {
-			oldKeys = ix.keys(old)
+			oldKey, hadOld = ix.key(old)
 		}
 		if cur != nil {
-			newKeys = ix.keys(cur)
+			newKey, hasNew = ix.key(cur)
 		}
-		if len(oldKeys) == 1 && len(newKeys) == 1 && oldKeys[0] == newKeys[0] {
+		if hadOld && hasNew && oldKey == newKey {
 			continue
 		}
-		for _, k := range oldKeys {
-			if set := ix.rows[k]; set != nil {
+		if hadOld {
+			if set := ix.rows[oldKey]; set != nil {
 				delete(set, uuid)
 				if len(set) == 0 {
-					delete(ix.rows, k)
+					delete(ix.rows, oldKey)
 				}
 			}
 		}
-		for _, k := range newKeys {
-			set := ix.rows[k]
+		if hasNew {
+			set := ix.rows[newKey]
 			if set == nil {
 				set = map[string]struct{}{}
-				ix.rows[k] = set
+				ix.rows[newKey] = set
 			}
 			set[uuid] = struct{}{}
 		}

@@ -250,7 +250,7 @@ func (c *sbConn) open(ctx context.Context, ep string) (_ *sbSession, err error) 
 			ss.drop(err)
 		}
 	}
-	notify := func(method string, params json.RawMessage) {
+	notify := func(method string, params []json.RawMessage) {
 		if method != "update2" && method != "update3" {
 			return
 		}

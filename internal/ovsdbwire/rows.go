@@ -363,6 +363,18 @@ func (c *column) mapDiff(f reflect.Value, raw json.RawMessage) error {
 // atomString reads a string atom, or a UUID atom ["uuid", "…"] or
 // ["named-uuid", "…"] as its string.
 func atomString(raw json.RawMessage) (string, error) {
+	// Fast paths for what ovsdb-server sends (compact JSON): a string
+	// without escapes, and ["uuid","…"].
+	if s, ok := plainString(raw); ok {
+		return s, nil
+	}
+	if inner, ok := bytes.CutPrefix(raw, []byte(`["uuid",`)); ok {
+		if inner, ok := bytes.CutSuffix(inner, []byte("]")); ok {
+			if s, ok := plainString(inner); ok {
+				return s, nil
+			}
+		}
+	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '[' {
 		var pair [2]string
@@ -379,6 +391,21 @@ func atomString(raw json.RawMessage) (string, error) {
 		return "", fmt.Errorf("want a string: %w", err)
 	}
 	return s, nil
+}
+
+// plainString returns a JSON string's text when it has no escapes (and is
+// valid UTF-8, which is all json.Unmarshal would check beyond that).
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	in := raw[1 : len(raw)-1]
+	for _, b := range in {
+		if b == '\\' || b == '"' || b < 0x20 || b >= 0x80 {
+			return "", false
+		}
+	}
+	return string(in), true
 }
 
 func atomInt(raw json.RawMessage) (int64, error) {
@@ -459,11 +486,7 @@ type TableUpdates2 map[string]map[string]RowUpdate2
 // ParseUpdate2 returns the monitor id (raw JSON) and the table updates of
 // an update2 ([id, updates]) or update3 ([id, last-txn-id, updates])
 // notification's params.
-func ParseUpdate2(method string, params json.RawMessage) (json.RawMessage, TableUpdates2, error) {
-	var p []json.RawMessage
-	if err := json.Unmarshal(params, &p); err != nil {
-		return nil, nil, fmt.Errorf("%s params: %w", method, err)
-	}
+func ParseUpdate2(method string, p []json.RawMessage) (json.RawMessage, TableUpdates2, error) {
 	want := 2
 	if method == "update3" {
 		want = 3

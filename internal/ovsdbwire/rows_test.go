@@ -129,16 +129,25 @@ func TestNewTableChecksTheModel(t *testing.T) {
 }
 
 func TestParseUpdate2(t *testing.T) {
-	id, tu, err := ParseUpdate2("update3", json.RawMessage(`["sb","00000000-0000-0000-0000-000000000000",{"T":{"u1":{"insert":{"name":"a"}},"u2":{"delete":null},"u3":{"modify":{"key":1}}}}]`))
+	id, tu, err := ParseUpdate2("update3", params(t, `["sb","00000000-0000-0000-0000-000000000000",{"T":{"u1":{"insert":{"name":"a"}},"u2":{"delete":null},"u3":{"modify":{"key":1}}}}]`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if string(id) != `"sb"` || tu["T"]["u1"].Insert == nil || tu["T"]["u2"].Delete == nil || tu["T"]["u3"].Modify == nil || tu["T"]["u2"].Insert != nil {
 		t.Fatalf("id %s, updates %+v", id, tu)
 	}
-	if _, _, err := ParseUpdate2("update2", json.RawMessage(`["sb","x",{}]`)); err == nil {
+	if _, _, err := ParseUpdate2("update2", params(t, `["sb","x",{}]`)); err == nil {
 		t.Error("update2 with three params: no error")
 	}
+}
+
+func params(t *testing.T, s string) []json.RawMessage {
+	t.Helper()
+	var p []json.RawMessage
+	if err := json.Unmarshal([]byte(s), &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // FuzzRowCodec feeds the codec arbitrary notification params: it must
@@ -149,8 +158,12 @@ func FuzzRowCodec(f *testing.F) {
 	f.Add(`["sb",{"T":{"u":{"delete":null}}}]`)
 	f.Add(`[]`)
 	tab := rowTable(f)
-	f.Fuzz(func(t *testing.T, params string) {
-		_, tu, err := ParseUpdate2("update2", json.RawMessage(params))
+	f.Fuzz(func(t *testing.T, in string) {
+		var p []json.RawMessage
+		if json.Unmarshal([]byte(in), &p) != nil {
+			return
+		}
+		_, tu, err := ParseUpdate2("update2", p)
 		if err != nil {
 			return
 		}

@@ -50,7 +50,7 @@ func Dial(ctx context.Context, remote string, tlsConf *tls.Config) (net.Conn, er
 // next message is read only after it returns, so a reply to a request
 // sent after a notification's changes were committed is delivered after
 // that notification has been handled.
-type Notify func(method string, params json.RawMessage)
+type Notify func(method string, params []json.RawMessage)
 
 // Session is one JSON-RPC session. Requests may be sent from any
 // goroutine; the server's echo requests are answered by the reader.
@@ -77,11 +77,11 @@ type response struct {
 
 // message is any JSON-RPC message.
 type message struct {
-	ID     json.RawMessage `json:"id"`
-	Method string          `json:"method"`
-	Params json.RawMessage `json:"params"`
-	Result json.RawMessage `json:"result"`
-	Error  json.RawMessage `json:"error"`
+	ID     json.RawMessage   `json:"id"`
+	Method string            `json:"method"`
+	Params []json.RawMessage `json:"params"`
+	Result json.RawMessage   `json:"result"`
+	Error  json.RawMessage   `json:"error"`
 }
 
 // ErrClosed is a call on a session that has ended.
@@ -116,7 +116,7 @@ func (s *Session) RemoteAddr() net.Addr { return s.c.RemoteAddr() }
 func (s *Session) Close() error { return s.c.Close() }
 
 func (s *Session) read() {
-	dec := json.NewDecoder(s.c)
+	dec := json.NewDecoder(newReader(s.c))
 	var err error
 	for {
 		var m message

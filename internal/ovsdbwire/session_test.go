@@ -36,7 +36,10 @@ func (p *peer) read(t *testing.T) message {
 
 func TestSession(t *testing.T) {
 	var seen []string
-	s, p := newPair(t, func(method string, params json.RawMessage) { seen = append(seen, method+" "+string(params)) })
+	s, p := newPair(t, func(method string, params []json.RawMessage) {
+		b, _ := json.Marshal(params)
+		seen = append(seen, method+" "+string(b))
+	})
 
 	// A call, answered after a notification: the notification is handled
 	// first (the reply is read after it).
@@ -48,7 +51,7 @@ func TestSession(t *testing.T) {
 		done <- err
 	}()
 	req := p.read(t)
-	if req.Method != "transact" || string(req.Params) != `["DB",{"op":"comment"}]` {
+	if b, _ := json.Marshal(req.Params); req.Method != "transact" || string(b) != `["DB",{"op":"comment"}]` {
 		t.Fatalf("request %+v", req)
 	}
 	_ = p.enc.Encode(map[string]any{"id": nil, "method": "update2", "params": []any{"sb", map[string]any{}}})
