@@ -34,11 +34,21 @@ type cacheTable struct {
 }
 
 // rowIndex maps a key computed from a row to the rows that have it (a
-// row without the key, ok false, is not in the index).
+// row without the key, ok false, is not in the index). A unique index
+// (a schema index the server enforces) keeps one UUID per key instead of a
+// set: at 50k rows, a set per key was ~100k small maps for the garbage
+// collector to walk.
 type rowIndex struct {
 	key  func(m model.Model) (key string, ok bool)
-	rows map[string]map[string]struct{} // key → UUIDs
+	one  map[string]string              // unique: key → UUID
+	rows map[string]map[string]struct{} // otherwise: key → UUIDs
 }
+
+// uniqueIndexes are the schema indexes kept as key → UUID. Within one
+// update two rows may hold a key for a moment (one gives it up as the
+// other takes it); a row only removes the entry that still names it, so
+// the end state is right in any order.
+var uniqueIndexes = map[string]bool{idxPBName: true, idxPBDpKey: true, idxDPKey: true, idxChName: true, idxFDBMac: true}
 
 // The lookups by index. Keys join their columns with sep.
 const (
@@ -139,7 +149,13 @@ func newSBCache(schema *ovsdb.DatabaseSchema) (*sbCache, error) {
 		}
 		t := &cacheTable{c: c, codec: codec, rows: map[string]model.Model{}, indexes: map[string]*rowIndex{}}
 		for iname, keys := range sbIndexes[name] {
-			t.indexes[iname] = &rowIndex{key: keys, rows: map[string]map[string]struct{}{}}
+			ix := &rowIndex{key: keys}
+			if uniqueIndexes[iname] {
+				ix.one = map[string]string{}
+			} else {
+				ix.rows = map[string]map[string]struct{}{}
+			}
+			t.indexes[iname] = ix
 		}
 		c.tables[name] = t
 	}
@@ -227,6 +243,15 @@ func (t *cacheTable) store(uuid string, old, cur model.Model) {
 		if hadOld && hasNew && oldKey == newKey {
 			continue
 		}
+		if ix.one != nil {
+			if hadOld && ix.one[oldKey] == uuid {
+				delete(ix.one, oldKey)
+			}
+			if hasNew {
+				ix.one[newKey] = uuid
+			}
+			continue
+		}
 		if hadOld {
 			if set := ix.rows[oldKey]; set != nil {
 				delete(set, uuid)
@@ -271,6 +296,13 @@ func (t *cacheTable) Row(uuid string) model.Model {
 	return nil
 }
 
+// RowShallow returns row uuid without copying it (or nil): read it only.
+func (t *cacheTable) RowShallow(uuid string) model.Model {
+	t.c.mu.RLock()
+	defer t.c.mu.RUnlock()
+	return t.rows[uuid]
+}
+
 // Rows returns copies of every row.
 func (t *cacheTable) Rows() map[string]model.Model {
 	t.c.mu.RLock()
@@ -308,6 +340,12 @@ func (t *cacheTable) Lookup(index, key string) map[string]model.Model {
 	if ix == nil {
 		panic(fmt.Sprintf("sbsync: table %s has no index %q", t.codec.Name, index))
 	}
+	if ix.one != nil {
+		if u, ok := ix.one[key]; ok {
+			return map[string]model.Model{u: clone(t.rows[u])}
+		}
+		return map[string]model.Model{}
+	}
 	set := ix.rows[key]
 	out := make(map[string]model.Model, len(set))
 	for u := range set {
@@ -324,6 +362,12 @@ func (t *cacheTable) LookupOne(index, key string) (string, model.Model) {
 	ix := t.indexes[index]
 	if ix == nil {
 		panic(fmt.Sprintf("sbsync: table %s has no index %q", t.codec.Name, index))
+	}
+	if ix.one != nil {
+		if u, ok := ix.one[key]; ok {
+			return u, clone(t.rows[u])
+		}
+		return "", nil
 	}
 	for u := range ix.rows[key] {
 		return u, clone(t.rows[u])

@@ -175,6 +175,8 @@ func (c *Client) table(name string) tableCache {
 // tableCache is one table of the southbound cache (cacheTable).
 type tableCache interface {
 	Row(uuid string) model.Model
+	// RowShallow is Row without copying the row: read it only.
+	RowShallow(uuid string) model.Model
 	Rows() map[string]model.Model
 	// RowsShallow is Rows without copying the rows: read them only.
 	RowsShallow() map[string]model.Model

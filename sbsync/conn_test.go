@@ -170,7 +170,7 @@ func TestCacheMatchesLibovsdb(t *testing.T) {
 	}
 	defer rpc.Close()
 	rng := rand.New(rand.NewPCG(1, 2))
-	w := &sbWriter{t: t, rpc: rpc, rng: rng}
+	w := &sbWriter{t: t, rpc: rpc, rng: rng, names: map[string]string{}}
 	w.setup()
 	for round := range 300 {
 		w.randomTxn()
@@ -187,12 +187,46 @@ func TestCacheMatchesLibovsdb(t *testing.T) {
 		if d != "" {
 			t.Fatalf("round %d (%s): caches differ:\n%s", round, w.last, d)
 		}
+		if err := checkIndexes(c); err != nil {
+			t.Fatalf("round %d (%s): %v", round, w.last, err)
+		}
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	if events == 0 {
 		t.Fatal("no change events")
 	}
+}
+
+// checkIndexes recomputes every index of the native cache from its rows.
+func checkIndexes(c *sbConn) error {
+	ss := c.session()
+	ss.cache.mu.RLock()
+	defer ss.cache.mu.RUnlock()
+	for name, t := range ss.cache.tables {
+		for iname, ix := range t.indexes {
+			want := map[string]map[string]struct{}{}
+			for u, m := range t.rows {
+				if k, ok := ix.key(m); ok {
+					if want[k] == nil {
+						want[k] = map[string]struct{}{}
+					}
+					want[k][u] = struct{}{}
+				}
+			}
+			got := ix.rows
+			if ix.one != nil {
+				got = map[string]map[string]struct{}{}
+				for k, u := range ix.one {
+					got[k] = map[string]struct{}{u: {}}
+				}
+			}
+			if !reflect.DeepEqual(got, want) {
+				return fmt.Errorf("%s index %s: %v, rows say %v", name, iname, got, want)
+			}
+		}
+	}
+	return nil
 }
 
 // sbWriter makes random SB transactions.
@@ -203,6 +237,7 @@ type sbWriter struct {
 	chassis []string // UUIDs
 	dps     []string
 	pbs     []string
+	names   map[string]string // PB UUID → logical_port
 	last    string
 }
 
@@ -274,6 +309,19 @@ func (w *sbWriter) randomTxn() {
 			}
 			ops = append(ops, testbed.Op{"op": "update", "table": "Port_Binding", "where": [][]any{{"_uuid", "==", testbed.Ref(pb)}}, "row": row})
 			what = append(what, fmt.Sprintf("update PB %v", row))
+		case k < 8 && len(w.pbs) >= 2 && r.IntN(2) == 0:
+			// Two ports swap names in one transaction: for a moment,
+			// while the update is applied, both hold one name.
+			a, b := w.pbs[r.IntN(len(w.pbs))], w.pbs[r.IntN(len(w.pbs))]
+			if a == b {
+				continue
+			}
+			// The server checks the name index at commit only.
+			ops = append(ops,
+				testbed.Op{"op": "update", "table": "Port_Binding", "where": [][]any{{"_uuid", "==", testbed.Ref(a)}}, "row": map[string]any{"logical_port": w.names[b]}},
+				testbed.Op{"op": "update", "table": "Port_Binding", "where": [][]any{{"_uuid", "==", testbed.Ref(b)}}, "row": map[string]any{"logical_port": w.names[a]}})
+			w.names[a], w.names[b] = w.names[b], w.names[a]
+			what = append(what, "swap PB names")
 		case k < 8:
 			pb := w.pick(w.pbs)
 			ops = append(ops, testbed.Op{"op": "delete", "table": "Port_Binding", "where": [][]any{{"_uuid", "==", testbed.Ref(pb)}}})
@@ -294,6 +342,7 @@ func (w *sbWriter) randomTxn() {
 	for i, op := range ops {
 		if op["op"] == "insert" && op["table"] == "Port_Binding" {
 			w.pbs = append(w.pbs, u[i])
+			w.names[u[i]] = op["row"].(map[string]any)["logical_port"].(string)
 		}
 	}
 }

@@ -257,7 +257,7 @@ func (s *Southbound) dpKey(uuid string) int {
 	if t == nil {
 		return 0
 	}
-	if m := t.Row(uuid); m != nil {
+	if m := t.RowShallow(uuid); m != nil {
 		return m.(*sbdb.DatapathBinding).TunnelKey
 	}
 	return 0

@@ -155,16 +155,13 @@ func kindOf(t reflect.Type) (fieldKind, error) {
 	return 0, fmt.Errorf("unsupported field type %s", t)
 }
 
-// rowJSON is a row object: column → value.
-type rowJSON map[string]json.RawMessage
+// Row is a row object of an update: column → value, each value still in
+// OVSDB's JSON notation (decoded by the table's codec).
+type Row map[string]json.RawMessage
 
 // Insert decodes a whole row ("initial" or "insert"; columns left out
 // have their default, the zero value).
-func (t *Table) Insert(uuid string, raw json.RawMessage) (model.Model, error) {
-	var row rowJSON
-	if err := json.Unmarshal(raw, &row); err != nil {
-		return nil, fmt.Errorf("%s row %s: %w", t.Name, uuid, err)
-	}
+func (t *Table) Insert(uuid string, row Row) (model.Model, error) {
 	v := reflect.New(t.typ)
 	e := v.Elem()
 	e.Field(t.uuid).SetString(uuid)
@@ -181,14 +178,10 @@ func (t *Table) Insert(uuid string, raw json.RawMessage) (model.Model, error) {
 }
 
 // Modify returns a copy of old with an update2 "modify" diff applied.
-func (t *Table) Modify(old model.Model, raw json.RawMessage) (model.Model, error) {
+func (t *Table) Modify(old model.Model, row Row) (model.Model, error) {
 	ov := reflect.ValueOf(old)
 	if ov.Type() != reflect.PointerTo(t.typ) || ov.IsNil() {
 		return nil, fmt.Errorf("%s: modify of a %T", t.Name, old)
-	}
-	var row rowJSON
-	if err := json.Unmarshal(raw, &row); err != nil {
-		return nil, fmt.Errorf("%s row %s: %w", t.Name, ov.Elem().Field(t.uuid).String(), err)
 	}
 	v := reflect.New(t.typ)
 	e := v.Elem()
@@ -474,9 +467,9 @@ func mapPairs(raw json.RawMessage) ([][2]string, error) {
 
 // RowUpdate2 is one row's entry in an update2/update3 notification.
 type RowUpdate2 struct {
-	Initial json.RawMessage `json:"initial"`
-	Insert  json.RawMessage `json:"insert"`
-	Modify  json.RawMessage `json:"modify"`
+	Initial Row             `json:"initial"`
+	Insert  Row             `json:"insert"`
+	Modify  Row             `json:"modify"`
 	Delete  json.RawMessage `json:"delete"`
 }
 

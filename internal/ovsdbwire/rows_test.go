@@ -66,7 +66,7 @@ func TestInsertAndModify(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := tab.Insert("u", json.RawMessage(base))
+			m, err := tab.Insert("u", mustRow(t, base))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +74,7 @@ func TestInsertAndModify(t *testing.T) {
 				t.Fatalf("insert = %+v, want %+v", m, want0)
 			}
 			before := *m.(*row)
-			got, err := tab.Modify(m, json.RawMessage(tc.modify))
+			got, err := tab.Modify(m, mustRow(t, tc.modify))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,7 +99,11 @@ func TestDecodeErrors(t *testing.T) {
 		`{"name":7}`, `{"key":"x"}`, `{"on":"yes"}`, `{"ref":["set",[["uuid","a"],["uuid","b"]]]}`,
 		`{"macs":["set",[1]]}`, `{"options":["set",[]]}`, `{"options":["map",[["k"]]]}`, `[1]`, `{"ref":["nope","x"]}`,
 	} {
-		if _, err := tab.Insert("u", json.RawMessage(in)); err == nil {
+		var r Row
+		if json.Unmarshal([]byte(in), &r) != nil {
+			continue // not a row object: the update's decoding refuses it
+		}
+		if _, err := tab.Insert("u", r); err == nil {
 			t.Errorf("Insert(%s): no error", in)
 		}
 	}
@@ -139,6 +143,15 @@ func TestParseUpdate2(t *testing.T) {
 	if _, _, err := ParseUpdate2("update2", params(t, `["sb","x",{}]`)); err == nil {
 		t.Error("update2 with three params: no error")
 	}
+}
+
+func mustRow(t *testing.T, s string) Row {
+	t.Helper()
+	var r Row
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func params(t *testing.T, s string) []json.RawMessage {

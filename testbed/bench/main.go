@@ -50,6 +50,7 @@ type config struct {
 	repeat       int
 	churn        int
 	bystanders   bool
+	churnRepeat  int
 	refMax       int
 	only         string
 	timeout      time.Duration
@@ -102,13 +103,14 @@ func main() {
 	flag.StringVar(&cfg.jsonOut, "json", "", "also write the raw results as JSON to FILE")
 	flag.StringVar(&cfg.vtepgw, "vtepgw", "bin/vtepgw", "vtepgw binary (built from ./cmd/vtepgw if missing)")
 	flag.IntVar(&cfg.macsPerPort, "macs-per-port", 10, "MACs per bulk port (one lsp address entry each)")
-	flag.IntVar(&cfg.nls, "ls", 3, "logical switches, each bound to its own vtep logical switch")
+	flag.IntVar(&cfg.nls, "ls", 6, "logical switches, each bound to its own vtep logical switch (enough that bulk and churn ports stay under northd's 2047 ports per switch)")
 	flag.IntVar(&cfg.chassis, "chassis", 10, "fake hypervisor chassis the ports are bound to")
 	flag.StringVar(&conv, "converge", "1k,5k", "MAC counts bound from zero in one SB transaction")
 	flag.StringVar(&levels, "levels", "1k,10k,50k", "MAC counts installed before the one-port churn")
 	flag.IntVar(&cfg.repeat, "repeat", 5, "runs of each convergence measurement")
+	flag.IntVar(&cfg.churnRepeat, "churn-repeat", 3, "churn windows at each level; CPU per change is all their CPU over all their changes, and the report shows each window's figure")
 	flag.BoolVar(&cfg.bystanders, "bystanders", true, "at the largest churn level, churn once more with bare SB clients (libovsdb with vtepgw's model; a raw JSON reader) watching, and report their CPU per change next to vtepgw's")
-	flag.IntVar(&cfg.churn, "churn", 1000, "single-port changes per churn measurement (enough that a garbage collection of a 50k-MAC heap is spread over them, not a coin toss)")
+	flag.IntVar(&cfg.churn, "churn", 4000, "single-port changes per churn measurement (at 50k MACs a garbage collection costs vtepgw ~100 ms of CPU and comes every several thousand changes: a window of 1000 either caught one, +100 µs per change, or not)")
 	flag.IntVar(&cfg.refMax, "ref-max", 50000, "largest MAC count to run the reference at")
 	flag.StringVar(&cfg.only, "only", "", "run one controller only: vtepgw or ovn-controller-vtep")
 	flag.DurationVar(&cfg.timeout, "timeout", 120*time.Second, "longest wait for one phase to converge")

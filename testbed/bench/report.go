@@ -162,13 +162,21 @@ func report(cfg *config, m machine, started time.Time, took time.Duration, resul
 		prev = n
 	}
 	for _, n := range cfg.levels {
-		rows = append(rows, row{fmt.Sprintf("**CPU per one-port change** at %s MACs (%d back-to-back SB txns)", kMACs(n), cfg.churn),
+		rows = append(rows, row{fmt.Sprintf("**CPU per one-port change** at %s MACs (%d windows of %d back-to-back SB txns: all CPU ÷ all changes, each window)", kMACs(n), max(cfg.churnRepeat, 1), cfg.churn),
 			func(r *result) value {
 				p, ok := r.Churn[n]
 				if !ok {
 					return missing(r, n)
 				}
-				return value{ok: true, d: p.PerTxn}
+				v := value{ok: true, d: p.PerTxn}
+				if len(p.Windows) > 1 {
+					parts := make([]string, len(p.Windows))
+					for i, w := range p.Windows {
+						parts[i] = dur(w)
+					}
+					v.note = "(" + strings.Join(parts, ", ") + ")"
+				}
+				return v
 			}})
 	}
 	for _, n := range cfg.levels {
@@ -253,8 +261,8 @@ func report(cfg *config, m machine, started time.Time, took time.Duration, resul
 		}
 		for _, n := range cfg.levels {
 			if p, ok := r.Churn[n]; ok {
-				w("- %s, churn at %s MACs: %d SB txns sent in %s, answered with %d switch txns; CPU %s in all; first SB commit → last switch commit %s\n",
-					r.Kind, kMACs(n), p.Changes, dur(p.Sent), p.SwitchTx, dur(p.CPU), dur(p.Total))
+				w("- %s, churn at %s MACs: %d SB txns in %d windows, sent in %s, answered with %d switch txns; CPU %s in all; last window's first SB commit → last switch commit %s\n",
+					r.Kind, kMACs(n), p.Changes, max(len(p.Windows), 1), dur(p.Sent), p.SwitchTx, dur(p.CPU), dur(p.Total))
 			}
 		}
 	}
@@ -327,7 +335,7 @@ func report(cfg *config, m machine, started time.Time, took time.Duration, resul
 	} else {
 		w("- ovn-northd is stopped once the Port_Bindings exist: only the bindings change afterwards, and northd's recompute of the logical flows after every binding would otherwise compete with the controller for the %d CPUs (pass -keep-northd to keep it).\n", m.CPUs)
 	}
-	w("- Convergence runs start from no bound port (one SB transaction unbinds them all first). Between sizes, the extra ports are bound in one SB transaction (the \"more MACs\" rows). Churn binds %d ports with one MAC each, one SB transaction per port, back to back over one connection, each waiting for its reply; they are unbound again (one transaction) afterwards.\n", cfg.churn)
+	w("- Convergence runs start from no bound port (one SB transaction unbinds them all first). Between sizes, the extra ports are bound in one SB transaction (the \"more MACs\" rows). Churn binds %d ports with one MAC each, one SB transaction per port, back to back over one connection, each waiting for its reply; they are unbound again (one transaction) afterwards, and this window is repeated %d times at each level.\n", cfg.churn, max(cfg.churnRepeat, 1))
 	w("- Before each measured phase, and before reading the CPU clock at its end, the benchmark waits until the controller and both ovsdb-servers have used less than 1 ms of CPU each for 250 ms: after a large write the switch's ovsdb-server streams the rows back to the controller's monitor for seconds, and that tail belongs to the phase that caused it.\n")
 	w("- The two controllers run one after the other, each on a fresh stack, on the same machine. `-only vtepgw` runs one of them, `-perf DIR` records a `perf record -g` profile of the controller per phase, `-pprof DIR` takes vtepgw's Go heap profiles around each phase (docs/PERFORMANCE.md), `-v` logs every idle check; `go run ./testbed/bench -h` lists the sizes and counts that can be changed.\n")
 	return b.String()

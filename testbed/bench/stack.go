@@ -453,6 +453,11 @@ type churnPhase struct {
 	Total    time.Duration // first SB commit -> last switch commit
 	SwitchTx int           // controller switch transactions for them
 	Sent     time.Duration // time to send them all (each waits for its reply)
+	// Windows is the CPU per change of each window when the churn was
+	// repeated (-churn-repeat); the fields above are then the sums over
+	// all windows (PerTxn: all CPU over all changes) and the last
+	// window's latencies.
+	Windows []time.Duration
 }
 
 // churn binds the churn ports one SB transaction each, back to back over
@@ -622,10 +627,22 @@ func (s *stack) runSize(res *result, size, k int) error {
 		s.logf("%d -> %d MACs in one SB txn: SB commit -> switch commit %v (first %v, %d txn), CPU %v", from, size, ms(ph.Latency), ms(ph.First), ph.Txns, ms(ph.CPU))
 	}
 	if slices.Contains(cfg.levels, size) && cfg.churn > 0 {
-		ph, err := s.churn()
-		if err != nil {
-			return err
+		var ph churnPhase
+		var windows []time.Duration
+		var cpu, sent time.Duration
+		var changes, txs int
+		for w := range max(cfg.churnRepeat, 1) {
+			one, err := s.churn()
+			if err != nil {
+				return err
+			}
+			s.logf("churn at %d MACs, window %d: %v per change", size, w+1, us(one.PerTxn))
+			windows = append(windows, one.PerTxn)
+			cpu, sent, changes, txs = cpu+one.CPU, sent+one.Sent, changes+one.Changes, txs+one.SwitchTx
+			ph = one
 		}
+		ph.CPU, ph.Sent, ph.Changes, ph.SwitchTx, ph.Windows = cpu, sent, changes, txs, windows
+		ph.PerTxn = cpu / time.Duration(changes)
 		res.Churn[size] = ph
 		s.logf("churn at %d MACs: %d one-port txns (sent in %v), CPU %v = %v per change; last SB commit -> last switch commit %v, %d switch txns",
 			size, ph.Changes, ms(ph.Sent), ms(ph.CPU), us(ph.PerTxn), ms(ph.Lag), ph.SwitchTx)
