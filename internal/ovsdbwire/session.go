@@ -162,10 +162,12 @@ func (s *Session) request(m *message) {
 		reply["result"] = m.Params
 	case "update", "update2", "update3":
 		// RFC 7047 sends these as notifications; libovsdb's server (the
-		// demo's southbound) sends them as requests and wants a reply.
+		// demo's southbound) sends them as requests and wants a reply with
+		// a non-null result (it drops the connection on "result": null).
 		if s.notify != nil {
 			s.notify(m.Method, m.Params)
 		}
+		reply["result"] = []any{}
 	default:
 		reply["error"] = "unknown method " + m.Method
 	}

@@ -68,6 +68,12 @@ func TestSession(t *testing.T) {
 	if r := p.read(t); string(r.ID) != `"e1"` || string(r.Result) != `["x"]` {
 		t.Fatalf("echo reply %+v", r)
 	}
+	// An update sent as a request (libovsdb's server does) is handled
+	// and answered with a non-null result.
+	_ = p.enc.Encode(map[string]any{"id": 7, "method": "update2", "params": []any{"sb", map[string]any{}}})
+	if r := p.read(t); string(r.ID) != `7` || string(r.Result) != `[]` || len(seen) != 2 {
+		t.Fatalf("update2 request: reply %+v, notifications %q", r, seen)
+	}
 	// An unknown request gets an error reply.
 	_ = p.enc.Encode(map[string]any{"id": 9, "method": "lock", "params": []any{"x"}})
 	if r := p.read(t); string(r.ID) != `9` || !strings.Contains(string(r.Error), "unknown method") {
