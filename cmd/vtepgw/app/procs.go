@@ -21,9 +21,10 @@ type procsPlan struct {
 // reconcile, encode one transaction) is sequential, and with idle
 // processors to hand work to, every one-message wake-up of the daemon pays
 // for the runtime waking and parking threads. On the benchmark machine
-// (docs/PERFORMANCE.md) one processor instead of two cut the CPU per
-// one-port change at 1k MACs from ~165 to ~118 µs, with no loss of
-// bulk-convergence latency.
+// (docs/PERFORMANCE.md), back-to-back runs with one and two processors
+// gave 160 and 147 against 206 and 179 µs of CPU per one-port change at
+// 1k MACs (173/177 against 186/209 at 10k), and the same 5k-MAC
+// convergence latency within the machine's noise.
 func planProcs(maxProcs, switches int, envSet bool, available int) procsPlan {
 	switch {
 	case maxProcs > 0:
