@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,14 +38,8 @@ type sbConn struct {
 
 	cur   atomic.Pointer[sbSession]
 	probe atomic.Int64 // interval, ns
-	first atomic.Int64 // rotates the endpoint tried first after a failure
-
-	mu        sync.Mutex // guards the fields below
-	state     string
-	endpoint  string
-	lastErr   error
-	connects  int
-	connected time.Time
+	rot   ovsdbx.Rotation
+	state ovsdbx.ConnState
 }
 
 type sbConnOptions struct {
@@ -108,7 +101,7 @@ func newSBConn(opts sbConnOptions) (*sbConn, error) {
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 8 * time.Second
 	}
-	c := &sbConn{opts: opts, log: opts.Logger, state: "connecting"}
+	c := &sbConn{opts: opts, log: opts.Logger}
 	c.probe.Store(int64(opts.ProbeInterval))
 	return c, nil
 }
@@ -129,91 +122,36 @@ func (c *sbConn) SetProbeInterval(d time.Duration) {
 }
 
 // Status is a one-line connection summary for unixctl and logs.
-func (c *sbConn) Status() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.state == "connected" {
-		return fmt.Sprintf("connected %s (%s, %d connects)", c.endpoint, time.Since(c.connected).Round(time.Second), c.connects)
-	}
-	if c.lastErr != nil {
-		return fmt.Sprintf("%s (last error: %v)", c.state, c.lastErr)
-	}
-	return c.state
-}
-
-func (c *sbConn) setState(state, ep string, err error) {
-	c.mu.Lock()
-	c.state = state
-	if ep != "" {
-		c.endpoint = ep
-	}
-	if err != nil {
-		c.lastErr = err
-	}
-	if state == "connected" {
-		c.connects++
-		c.connected = time.Now()
-	}
-	c.mu.Unlock()
-}
+func (c *sbConn) Status() string { return c.state.Status() }
 
 // Run connects and stays connected until ctx is done; nil on a clean stop.
 func (c *sbConn) Run(ctx context.Context) error {
-	delay := c.opts.MinBackoff
-	for {
-		ss, err := c.connect(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+	return ovsdbx.Reconnect(ctx, "southbound", c.log, &c.state, c.opts.MinBackoff, c.opts.MaxBackoff,
+		func(ctx context.Context) (ovsdbx.Session, error) {
+			ss, err := c.connect(ctx)
+			if err != nil {
+				return nil, err
 			}
-			c.setState("backoff", "", err)
-			c.log.Warn("ovsdb connection failed; retrying", "db", "southbound", "retry_in", delay, "err", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(delay):
-			}
-			delay = min(delay*2, c.opts.MaxBackoff)
-			continue
-		}
-		delay = c.opts.MinBackoff
-		err = c.serve(ctx, ss)
-		c.cur.Store(nil)
-		_ = ss.s.Close()
-		<-ss.s.Done()
-		if ctx.Err() != nil {
-			return nil
-		}
-		c.setState("backoff", "", err)
-		c.log.Warn("ovsdb connection lost; reconnecting", "db", "southbound", "err", err)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(c.opts.MinBackoff):
-		}
-	}
-}
-
-func (c *sbConn) endpoints() []string {
-	eps := c.opts.Endpoints
-	n := len(eps)
-	if n < 2 {
-		return eps
-	}
-	i := int(c.first.Load() % int64(n))
-	return append(slices.Clone(eps[i:]), eps[:i]...)
+			return func(ctx context.Context) error {
+				err := c.serve(ctx, ss)
+				c.cur.Store(nil)
+				_ = ss.s.Close()
+				<-ss.s.Done()
+				return err
+			}, nil
+		}, nil)
 }
 
 // connect tries the endpoints in turn and returns the first session that
 // is up (and, leader-only, on the leader) with its cache complete.
 func (c *sbConn) connect(ctx context.Context) (*sbSession, error) {
-	c.setState("connecting", "", nil)
+	c.state.Set("connecting", "", nil)
 	var errs []error
-	for _, ep := range c.endpoints() {
+	for _, ep := range c.rot.Order(c.opts.Endpoints) {
 		ss, err := c.open(ctx, ep)
 		if err == nil {
 			c.cur.Store(ss)
-			c.setState("connected", ep, nil)
+			c.state.Set("connected", ep, nil)
 			c.log.Info("ovsdb connected", "db", "southbound", "endpoint", ep, "schema_version", ss.schema.Version)
 			if c.opts.OnConnect != nil {
 				c.opts.OnConnect(ss.schema)
@@ -225,7 +163,7 @@ func (c *sbConn) connect(ctx context.Context) (*sbSession, error) {
 			break
 		}
 	}
-	c.first.Add(1)
+	c.rot.Failed()
 	return nil, errors.Join(errs...)
 }
 

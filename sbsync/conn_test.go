@@ -355,20 +355,10 @@ func (w *sbWriter) randomTxn() {
 func TestLeaderOnlyNative(t *testing.T) {
 	testbed.Require(t, testbed.BinOVSDBServer, testbed.BinOVSDBTool, testbed.BinAppctl)
 	cl := testbed.StartCluster(t, testbed.ClusterOptions{Schema: testbed.SBSchema, Name: "sb"})
-	if err := cl.WaitFormed(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	leader, err := cl.WaitLeader(30 * time.Second)
+	eps, err := cl.RemotesLeaderLast(30 * time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var eps []string
-	for i, m := range cl.Members {
-		if i != leader {
-			eps = append(eps, m.UnixRemote())
-		}
-	}
-	eps = append(eps, cl.Members[leader].UnixRemote())
 	c := runConn(t, eps, nil)
 
 	onLeader := func(what string) int {
@@ -379,11 +369,9 @@ func TestLeaderOnlyNative(t *testing.T) {
 			if err != nil {
 				return false, err.Error()
 			}
-			c.mu.Lock()
-			ep, state := c.endpoint, c.state
-			n = c.connects
-			c.mu.Unlock()
-			if state != "connected" || ep != cl.Members[l].UnixRemote() {
+			var ep string
+			ep, n = c.state.Connection()
+			if ep != cl.Members[l].UnixRemote() {
 				return false, fmt.Sprintf("%s: leader is %s; %s", what, cl.Members[l].UnixRemote(), c.Status())
 			}
 			return true, ""
@@ -406,17 +394,13 @@ func TestLeaderOnlyNative(t *testing.T) {
 	// Reconnects leave no goroutine behind.
 	reconnect := func() {
 		t.Helper()
-		c.mu.Lock()
-		before := c.connects
-		c.mu.Unlock()
+		_, before := c.state.Connection()
 		if ss := c.session(); ss != nil {
 			_ = ss.s.Close()
 		}
 		testbed.Eventually(t, 30*time.Second, 10*time.Millisecond, func() (bool, string) {
-			c.mu.Lock()
-			ok := c.connects > before && c.state == "connected"
-			c.mu.Unlock()
-			return ok, c.Status()
+			_, now := c.state.Connection()
+			return now > before, c.Status()
 		})
 	}
 	reconnect()

@@ -242,6 +242,23 @@ func (c *Cluster) WaitFormed(timeout time.Duration) error {
 	return err
 }
 
+// RemotesLeaderLast waits for the cluster to form and returns its members'
+// unix remotes with the leader's last, so that a leader-only client tries
+// the followers first.
+func (c *Cluster) RemotesLeaderLast(timeout time.Duration) ([]string, error) {
+	leader, err := c.WaitLeader(timeout)
+	if err != nil {
+		return nil, err
+	}
+	var eps []string
+	for i, m := range c.Members {
+		if i != leader {
+			eps = append(eps, m.UnixRemote())
+		}
+	}
+	return append(eps, c.Members[leader].UnixRemote()), nil
+}
+
 // TransferLeadership makes the current leader hand leadership to another
 // member (`cluster/failure-test transfer-leadership`: OVS 3.1 has no
 // plain transfer command; this scenario makes the leader transfer as it

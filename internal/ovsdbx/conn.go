@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,19 +85,11 @@ type Conn struct {
 	// successful transaction), in UnixNano; the probe only runs after a
 	// quiet interval, as OVS's inactivity probe does.
 	active atomic.Int64
-	// first is the endpoint the next connection attempt tries first. It
-	// moves on after every failed attempt: libovsdb tries the endpoints in
-	// order under one timeout, so a member that drops packets would
-	// otherwise cost that whole timeout on every attempt.
-	first atomic.Int64
+	rot    Rotation
+	state  ConnState
 
-	mu        sync.Mutex // guards the status fields below
-	state     string
-	endpoint  string
-	lastErr   error
-	connects  int
-	connected time.Time
-	schema    ovsdb.DatabaseSchema
+	mu     sync.Mutex // guards schema
+	schema ovsdb.DatabaseSchema
 }
 
 type clientBox struct{ c client.Client }
@@ -125,7 +116,7 @@ func New(opts Options) (*Conn, error) {
 			return nil, err
 		}
 	}
-	c := &Conn{opts: opts, log: opts.Logger, state: "connecting"}
+	c := &Conn{opts: opts, log: opts.Logger}
 	c.probe.Store(int64(opts.ProbeInterval))
 	return c, nil
 }
@@ -165,93 +156,30 @@ func (c *Conn) SetProbeInterval(d time.Duration) {
 }
 
 // Status is a one-line connection summary for unixctl and logs.
-func (c *Conn) Status() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.state == "connected" {
-		return fmt.Sprintf("connected %s (%s, %d connects)", c.endpoint, time.Since(c.connected).Round(time.Second), c.connects)
-	}
-	if c.lastErr != nil {
-		return fmt.Sprintf("%s (last error: %v)", c.state, c.lastErr)
-	}
-	return c.state
-}
+func (c *Conn) Status() string { return c.state.Status() }
 
 // State is "connecting", "connected" or "backoff".
-func (c *Conn) State() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.state
-}
-
-func (c *Conn) setState(state, ep string, err error) {
-	c.mu.Lock()
-	c.state = state
-	if ep != "" {
-		c.endpoint = ep
-	}
-	if err != nil {
-		c.lastErr = err
-	}
-	if state == "connected" {
-		c.connects++
-		c.connected = time.Now()
-	}
-	c.mu.Unlock()
-}
+func (c *Conn) State() string { return c.state.State() }
 
 // Run connects and stays connected until ctx is done. It returns nil on a
 // clean stop.
 func (c *Conn) Run(ctx context.Context) error {
-	delay := c.opts.MinBackoff
-	for {
-		cl, err := c.connect(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+	return Reconnect(ctx, c.opts.Name, c.log, &c.state, c.opts.MinBackoff, c.opts.MaxBackoff,
+		func(ctx context.Context) (Session, error) {
+			cl, err := c.connect(ctx)
+			if err != nil {
+				return nil, err
 			}
-			c.setState("backoff", "", err)
-			c.log.Warn("ovsdb connection failed; retrying", "db", c.opts.Name, "retry_in", delay, "err", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(delay):
-			}
-			delay = min(delay*2, c.opts.MaxBackoff)
-			continue
-		}
-		delay = c.opts.MinBackoff
-		err = c.serve(ctx, cl)
-		cl.Close()
-		if c.watch != nil {
-			c.watch.close()
-			c.watch = nil
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		c.setState("backoff", "", err)
-		c.log.Warn("ovsdb connection lost; reconnecting", "db", c.opts.Name, "err", err)
-		if c.opts.OnDisconnect != nil {
-			c.opts.OnDisconnect(err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(c.opts.MinBackoff):
-		}
-	}
-}
-
-// endpoints returns the endpoints in the order the next attempt tries them.
-func (c *Conn) endpoints() []string {
-	eps := c.opts.Endpoints
-	n := len(eps)
-	if n < 2 {
-		return eps
-	}
-	i := int(c.first.Load() % int64(n))
-	return append(slices.Clone(eps[i:]), eps[:i]...)
+			return func(ctx context.Context) error {
+				err := c.serve(ctx, cl)
+				cl.Close()
+				if c.watch != nil {
+					c.watch.close()
+					c.watch = nil
+				}
+				return err
+			}, nil
+		}, c.opts.OnDisconnect)
 }
 
 func (c *Conn) clientOptions(eps []string) []client.Option {
@@ -270,11 +198,11 @@ func (c *Conn) clientOptions(eps []string) []client.Option {
 }
 
 func (c *Conn) connect(ctx context.Context) (cl client.Client, err error) {
-	c.setState("connecting", "", nil)
-	eps := c.endpoints()
+	c.state.Set("connecting", "", nil)
+	eps := c.rot.Order(c.opts.Endpoints)
 	defer func() {
 		if err != nil {
-			c.first.Add(1)
+			c.rot.Failed()
 		}
 	}()
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -336,7 +264,7 @@ func (c *Conn) connect(ctx context.Context) (cl client.Client, err error) {
 	c.mu.Unlock()
 	c.cur.Store(&clientBox{c: cl})
 	c.touch()
-	c.setState("connected", cl.CurrentEndpoint(), nil)
+	c.state.Set("connected", cl.CurrentEndpoint(), nil)
 	c.log.Info("ovsdb connected", "db", c.opts.Name, "endpoint", cl.CurrentEndpoint(), "schema_version", cl.Schema().Version)
 	if c.opts.OnConnect != nil {
 		c.opts.OnConnect(cl)

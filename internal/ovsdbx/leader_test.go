@@ -41,21 +41,11 @@ func status(c *ovsdbx.Conn) (string, int) {
 func TestLeaderOnly(t *testing.T) {
 	testbed.Require(t, testbed.BinOVSDBServer, testbed.BinOVSDBTool, testbed.BinAppctl)
 	cl := testbed.StartCluster(t, testbed.ClusterOptions{Schema: testbed.SBSchema, Name: "sb"})
-	if err := cl.WaitFormed(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	leader, err := cl.WaitLeader(30 * time.Second)
+	// The leader last, so the first remotes tried are followers.
+	eps, err := cl.RemotesLeaderLast(30 * time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The leader last, so the first remotes tried are followers.
-	var eps []string
-	for i, m := range cl.Members {
-		if i != leader {
-			eps = append(eps, m.UnixRemote())
-		}
-	}
-	eps = append(eps, cl.Members[leader].UnixRemote())
 
 	c, err := ovsdbx.New(ovsdbx.Options{Name: "sb", Endpoints: eps, LeaderOnly: true, MinBackoff: 50 * time.Millisecond,
 		ModelFor: func(ovsdb.DatabaseSchema) (model.ClientDBModel, error) {

@@ -27,7 +27,7 @@ func TestEndpointsRotateAfterFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, want := range [][]string{eps, {eps[1], eps[2], eps[0]}, {eps[2], eps[0], eps[1]}, eps} {
-		if got := c.endpoints(); !slices.Equal(got, want) {
+		if got := c.rot.Order(c.opts.Endpoints); !slices.Equal(got, want) {
 			t.Fatalf("attempt %d tries %v, want %v", i+1, got, want)
 		}
 		if _, err := c.connect(context.Background()); err == nil {
@@ -39,7 +39,7 @@ func TestEndpointsRotateAfterFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = one.connect(context.Background())
-	if got := one.endpoints(); !slices.Equal(got, eps[:1]) {
+	if got := one.rot.Order(one.opts.Endpoints); !slices.Equal(got, eps[:1]) {
 		t.Fatalf("a single endpoint: %v", got)
 	}
 }
