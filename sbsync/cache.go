@@ -189,9 +189,10 @@ type rowChange struct {
 // apply applies table updates and returns the changes, in no particular
 // order. On an error the cache may hold part of the update; the caller
 // drops the connection (the next one starts from a new cache).
-func (c *sbCache) apply(tu ovsdbwire.TableUpdates2, changes []rowChange) ([]rowChange, error) {
+func (c *sbCache) apply(tu ovsdbwire.TableUpdates2) ([]rowChange, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var changes []rowChange
 	for table, rows := range tu {
 		t := c.tables[table]
 		if t == nil {
@@ -336,41 +337,48 @@ func (t *cacheTable) Len() int {
 func (t *cacheTable) Lookup(index, key string) map[string]model.Model {
 	t.c.mu.RLock()
 	defer t.c.mu.RUnlock()
-	ix := t.indexes[index]
-	if ix == nil {
-		panic(fmt.Sprintf("sbsync: table %s has no index %q", t.codec.Name, index))
-	}
-	if ix.one != nil {
-		if u, ok := ix.one[key]; ok {
-			return map[string]model.Model{u: clone(t.rows[u])}
-		}
-		return map[string]model.Model{}
-	}
-	set := ix.rows[key]
-	out := make(map[string]model.Model, len(set))
-	for u := range set {
+	out := map[string]model.Model{}
+	t.index(index).each(key, func(u string) bool {
 		out[u] = clone(t.rows[u])
-	}
+		return true
+	})
 	return out
 }
 
 // LookupOne returns the UUID and a copy of a row whose index key is key
 // (the indexes that use it are unique), or "" and nil.
-func (t *cacheTable) LookupOne(index, key string) (string, model.Model) {
+func (t *cacheTable) LookupOne(index, key string) (uuid string, m model.Model) {
 	t.c.mu.RLock()
 	defer t.c.mu.RUnlock()
-	ix := t.indexes[index]
+	t.index(index).each(key, func(u string) bool {
+		uuid, m = u, clone(t.rows[u])
+		return false
+	})
+	return uuid, m
+}
+
+// index returns one of the table's indexes; asking for one it does not
+// have is a bug in sbsync.
+func (t *cacheTable) index(name string) *rowIndex {
+	ix := t.indexes[name]
 	if ix == nil {
-		panic(fmt.Sprintf("sbsync: table %s has no index %q", t.codec.Name, index))
+		panic(fmt.Sprintf("sbsync: table %s has no index %q", t.codec.Name, name))
 	}
+	return ix
+}
+
+// each calls fn with the UUID of every row whose key is key, until fn
+// returns false.
+func (ix *rowIndex) each(key string, fn func(uuid string) bool) {
 	if ix.one != nil {
 		if u, ok := ix.one[key]; ok {
-			return u, clone(t.rows[u])
+			fn(u)
 		}
-		return "", nil
+		return
 	}
 	for u := range ix.rows[key] {
-		return u, clone(t.rows[u])
+		if !fn(u) {
+			return
+		}
 	}
-	return "", nil
 }

@@ -41,7 +41,7 @@ func BenchmarkCacheApply(b *testing.B) {
 			"mac":          json.RawMessage(fmt.Sprintf(`"00:00:00:00:%02x:%02x"`, i>>8&255, i&255)),
 		}}
 	}
-	if _, err := c.apply(ins, nil); err != nil {
+	if _, err := c.apply(ins); err != nil {
 		b.Fatal(err)
 	}
 	msgs := make([][]json.RawMessage, 2*rows)
@@ -59,7 +59,7 @@ func BenchmarkCacheApply(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := c.apply(tu, nil); err != nil {
+		if _, err := c.apply(tu); err != nil {
 			b.Fatal(err)
 		}
 		i++

@@ -182,12 +182,6 @@ func (c *sbConn) open(ctx context.Context, ep string) (_ *sbSession, err error) 
 		backlog []ovsdbwire.TableUpdates2 // updates that came before the monitor's reply was applied
 		srv     = &serverState{db: sbDB}
 	)
-	applySB := func(tu ovsdbwire.TableUpdates2) {
-		if err := c.apply(ss, tu); err != nil {
-			c.log.Error("southbound update could not be applied; reconnecting for a full resync", "err", err)
-			ss.drop(err)
-		}
-	}
 	notify := func(method string, params []json.RawMessage) {
 		if method != "update2" && method != "update3" {
 			return
@@ -207,7 +201,10 @@ func (c *sbConn) open(ctx context.Context, ep string) (_ *sbSession, err error) 
 				backlog = append(backlog, tu)
 				return
 			}
-			applySB(tu)
+			if err := c.apply(ss, tu); err != nil {
+				c.log.Error("southbound update could not be applied; reconnecting for a full resync", "err", err)
+				ss.drop(err)
+			}
 		}
 	}
 	ss.s = ovsdbwire.New(nc, notify)
@@ -272,7 +269,7 @@ func (c *sbConn) open(ctx context.Context, ep string) (_ *sbSession, err error) 
 
 // apply applies updates to the session's cache and hands the changes over.
 func (c *sbConn) apply(ss *sbSession, tu ovsdbwire.TableUpdates2) error {
-	changes, err := ss.cache.apply(tu, nil)
+	changes, err := ss.cache.apply(tu)
 	if c.opts.OnChange != nil {
 		for _, ch := range changes {
 			c.opts.OnChange(ch.table, ch.old, ch.cur)

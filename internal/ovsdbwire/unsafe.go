@@ -1,5 +1,0 @@
-package ovsdbwire
-
-import "unsafe"
-
-func unsafePointer(p []byte) unsafe.Pointer { return unsafe.Pointer(&p[0]) }
