@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"reflect"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/ovn-org/libovsdb/client"
 	"github.com/ovn-org/libovsdb/model"
-	"github.com/ovn-org/libovsdb/ovsdb"
 
 	"github.com/vtepgw/vtepgw/sbsync"
 	"github.com/vtepgw/vtepgw/testbed"
@@ -164,13 +162,9 @@ func runBystander(spec string) int {
 // sbModelColumns lists the columns of each table of vtepgw's SB model, as
 // its connection monitors them.
 func sbModelColumns(schemaPath string) (map[string][]string, error) {
-	data, err := os.ReadFile(schemaPath)
+	schema, err := readSchema(schemaPath)
 	if err != nil {
 		return nil, err
-	}
-	var schema ovsdb.DatabaseSchema
-	if err := json.Unmarshal(data, &schema); err != nil {
-		return nil, fmt.Errorf("%s: %w", schemaPath, err)
 	}
 	cm, err := sbsync.ClientModel()
 	if err != nil {
@@ -230,75 +224,55 @@ func (e *eventCounter) OnUpdate(string, model.Model, model.Model) { e.n.Add(1) }
 func (e *eventCounter) OnDelete(string, model.Model)              { e.n.Add(1) }
 
 func watchRaw(sock string, cols map[string][]string, keep bool) (func(), error) {
-	c, err := net.DialTimeout("unix", sock, 5*time.Second)
-	if err != nil {
-		return nil, err
-	}
 	reqs := map[string]any{}
 	for table, cc := range cols {
 		reqs[table] = []any{map[string]any{"columns": cc}}
 	}
-	enc := json.NewEncoder(c)
-	if err := enc.Encode(map[string]any{"method": "monitor_cond_since", "id": 1,
-		"params": []any{"OVN_Southbound", nil, reqs, "00000000-0000-0000-0000-000000000000"}}); err != nil {
-		c.Close()
+	cache := map[string]map[string]map[string]json.RawMessage{}
+	onUpdate := func(msg rpcMsg) {
+		if keep && msg.Method == "update3" {
+			keepRows(cache, msg.Params)
+		}
+	}
+	c, err := rawMonitor(sock, reqs, onUpdate, nil)
+	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(c)
-	var reply rpcMsg
-	if err := dec.Decode(&reply); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("monitor_cond_since: %w", err)
+	return func() { _ = c.Close() }, nil
+}
+
+// keepRows decodes an update3's rows down to their columns' raw values and
+// merges them into cache (table → UUID → column → value).
+func keepRows(cache map[string]map[string]map[string]json.RawMessage, params json.RawMessage) {
+	var p []json.RawMessage
+	if json.Unmarshal(params, &p) != nil || len(p) < 3 {
+		return
 	}
-	if len(reply.Error) > 0 && string(reply.Error) != "null" {
-		c.Close()
-		return nil, fmt.Errorf("monitor_cond_since: %s", reply.Error)
+	var tu map[string]map[string]map[string]map[string]json.RawMessage
+	if json.Unmarshal(p[2], &tu) != nil {
+		return
 	}
-	cache := map[string]map[string]map[string]json.RawMessage{}
-	go func() {
-		for {
-			var msg rpcMsg
-			if err := dec.Decode(&msg); err != nil {
-				return
-			}
-			if msg.Method == "echo" {
-				_ = enc.Encode(map[string]any{"id": msg.ID, "result": msg.Params, "error": nil})
-			}
-			if keep && msg.Method == "update3" {
-				var params []json.RawMessage
-				if json.Unmarshal(msg.Params, &params) != nil || len(params) < 3 {
+	for table, rows := range tu {
+		t := cache[table]
+		if t == nil {
+			t = map[string]map[string]json.RawMessage{}
+			cache[table] = t
+		}
+		for uuid, ru := range rows {
+			for kind, row := range ru {
+				if kind == "delete" {
+					delete(t, uuid)
 					continue
 				}
-				var tu map[string]map[string]map[string]map[string]json.RawMessage
-				if json.Unmarshal(params[2], &tu) != nil {
-					continue
+				cur := t[uuid]
+				if cur == nil {
+					cur = map[string]json.RawMessage{}
+					t[uuid] = cur
 				}
-				for table, rows := range tu {
-					t := cache[table]
-					if t == nil {
-						t = map[string]map[string]json.RawMessage{}
-						cache[table] = t
-					}
-					for uuid, ru := range rows {
-						for kind, row := range ru {
-							switch kind {
-							case "delete":
-								delete(t, uuid)
-							default:
-								cur := t[uuid]
-								if cur == nil {
-									cur = map[string]json.RawMessage{}
-									t[uuid] = cur
-								}
-								for c, v := range row {
-									cur[c] = v
-								}
-							}
-						}
-					}
+				for c, v := range row {
+					cur[c] = v
 				}
 			}
 		}
-	}()
-	return func() { _ = c.Close() }, nil
+	}
 }

@@ -25,14 +25,23 @@ type libFloor struct {
 	Cache  map[int]time.Duration // rows in the table → per change
 }
 
+// readSchema reads an .ovsschema file.
+func readSchema(path string) (ovsdb.DatabaseSchema, error) {
+	var schema ovsdb.DatabaseSchema
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return schema, err
+	}
+	if err := json.Unmarshal(data, &schema); err != nil {
+		return schema, fmt.Errorf("%s: %w", path, err)
+	}
+	return schema, nil
+}
+
 func measureLibFloor(schemaPath string, sizes []int) (*libFloor, error) {
-	data, err := os.ReadFile(schemaPath)
+	schema, err := readSchema(schemaPath)
 	if err != nil {
 		return nil, err
-	}
-	var schema ovsdb.DatabaseSchema
-	if err := json.Unmarshal(data, &schema); err != nil {
-		return nil, fmt.Errorf("%s: %w", schemaPath, err)
 	}
 	f := &libFloor{Cache: map[int]time.Duration{}}
 	msg := fmt.Appendf(nil, `{"id":null,"method":"update3","params":[["monid","OVN_Southbound"],"9a7d2b4c-0000-0000-0000-000000000001",{"Port_Binding":{%q:{"modify":{"chassis":["uuid",%q],"up":true}}}}]}`,

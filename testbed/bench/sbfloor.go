@@ -143,16 +143,30 @@ type sbMonitor struct {
 }
 
 func newSBMonitor(sock string) (*sbMonitor, error) {
+	m := &sbMonitor{updates: make(chan time.Time, 16), errc: make(chan error, 1)}
+	c, err := rawMonitor(sock, map[string]any{"Port_Binding": []any{map[string]any{"columns": sbFloorColumns}}},
+		func(rpcMsg) { m.updates <- time.Now() },
+		func(err error) { m.errc <- err })
+	if err != nil {
+		return nil, err
+	}
+	m.c = c
+	return m, nil
+}
+
+// rawMonitor is a bare OVSDB client of the OVN_Southbound on sock: it
+// monitors the tables of requests with monitor_cond_since, as libovsdb and
+// the OVS IDL do with servers that have it (updates come as update3),
+// answers the server's echo, and hands every update notification to
+// onUpdate and the error that ends the connection to onErr (if set), on
+// its reading goroutine.
+func rawMonitor(sock string, requests map[string]any, onUpdate func(rpcMsg), onErr func(error)) (net.Conn, error) {
 	c, err := net.DialTimeout("unix", sock, 5*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	m := &sbMonitor{c: c, updates: make(chan time.Time, 16), errc: make(chan error, 1)}
 	enc := json.NewEncoder(c)
-	// monitor_cond_since, as libovsdb and the OVS IDL use with servers
-	// that have it (updates come as update3).
-	req := map[string]any{"method": "monitor_cond_since", "id": 1, "params": []any{"OVN_Southbound", nil,
-		map[string]any{"Port_Binding": []any{map[string]any{"columns": sbFloorColumns}}},
+	req := map[string]any{"method": "monitor_cond_since", "id": 1, "params": []any{"OVN_Southbound", nil, requests,
 		"00000000-0000-0000-0000-000000000000"}}
 	if err := enc.Encode(req); err != nil {
 		c.Close()
@@ -172,18 +186,20 @@ func newSBMonitor(sock string) (*sbMonitor, error) {
 		for {
 			var msg rpcMsg
 			if err := dec.Decode(&msg); err != nil {
-				m.errc <- err
+				if onErr != nil {
+					onErr(err)
+				}
 				return
 			}
 			switch msg.Method {
 			case "update3", "update2", "update":
-				m.updates <- time.Now()
+				onUpdate(msg)
 			case "echo":
 				_ = enc.Encode(map[string]any{"id": msg.ID, "result": msg.Params, "error": nil})
 			}
 		}
 	}()
-	return m, nil
+	return c, nil
 }
 
 // rpcMsg is one JSON-RPC message, any kind.
