@@ -207,11 +207,6 @@ func (t *Table) Modify(old model.Model, row Row) (model.Model, error) {
 	return v.Interface().(model.Model), nil
 }
 
-// UUID returns a row's UUID.
-func (t *Table) UUID(m model.Model) string {
-	return reflect.ValueOf(m).Elem().Field(t.uuid).String()
-}
-
 // set stores a whole value.
 func (c *column) set(f reflect.Value, raw json.RawMessage) error {
 	switch c.kind {

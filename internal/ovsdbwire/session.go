@@ -108,8 +108,6 @@ func (s *Session) Err() error {
 // LastActivity is when the last message came in.
 func (s *Session) LastActivity() time.Time { return time.Unix(0, s.lastRx.Load()) }
 
-// RemoteAddr is the peer's address.
-func (s *Session) RemoteAddr() net.Addr { return s.c.RemoteAddr() }
 
 // Close ends the session; pending calls fail with ErrClosed. It does not
 // wait for the reader (a Notify may call it); Done does.
