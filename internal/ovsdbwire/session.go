@@ -108,7 +108,6 @@ func (s *Session) Err() error {
 // LastActivity is when the last message came in.
 func (s *Session) LastActivity() time.Time { return time.Unix(0, s.lastRx.Load()) }
 
-
 // Close ends the session; pending calls fail with ErrClosed. It does not
 // wait for the reader (a Notify may call it); Done does.
 func (s *Session) Close() error { return s.c.Close() }
