@@ -37,7 +37,7 @@ type sbConn struct {
 	log  *slog.Logger
 
 	cur   atomic.Pointer[sbSession]
-	probe atomic.Int64 // interval, ns
+	probe ovsdbx.Probe
 	rot   ovsdbx.Rotation
 	state ovsdbx.ConnState
 }
@@ -102,7 +102,7 @@ func newSBConn(opts sbConnOptions) (*sbConn, error) {
 		opts.MaxBackoff = 8 * time.Second
 	}
 	c := &sbConn{opts: opts, log: opts.Logger}
-	c.probe.Store(int64(opts.ProbeInterval))
+	c.probe.Init(opts.ProbeInterval)
 	return c, nil
 }
 
@@ -114,12 +114,7 @@ func (c *sbConn) Connected() bool { return c.cur.Load() != nil }
 
 // SetProbeInterval changes the inactivity probe; 0 disables it, other
 // values below 1 s are raised to 1 s (as OVS does).
-func (c *sbConn) SetProbeInterval(d time.Duration) {
-	if d > 0 && d < time.Second {
-		d = time.Second
-	}
-	c.probe.Store(int64(d))
-}
+func (c *sbConn) SetProbeInterval(d time.Duration) { c.probe.SetInterval(d) }
 
 // Status is a one-line connection summary for unixctl and logs.
 func (c *sbConn) Status() string { return c.state.Status() }
@@ -280,16 +275,8 @@ func (c *sbConn) apply(ss *sbSession, tu ovsdbwire.TableUpdates2) error {
 
 // serve waits for the session to end (or ctx), probing it meanwhile.
 func (c *sbConn) serve(ctx context.Context, ss *sbSession) error {
-	var tick <-chan time.Time
-	var armed time.Duration
+	probe := c.probe.Timer()
 	for {
-		iv := time.Duration(c.probe.Load())
-		if iv != armed || tick == nil {
-			tick, armed = nil, iv
-			if iv > 0 {
-				tick = time.After(iv)
-			}
-		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -300,25 +287,13 @@ func (c *sbConn) serve(ctx context.Context, ss *sbSession) error {
 			return errors.New("connection closed")
 		case <-ss.lost:
 			return *ss.lostWhy.Load()
-		case <-tick:
-			tick = nil
-			if time.Since(ss.s.LastActivity()) < iv {
-				continue // traffic seen: no probe needed
+		case <-probe.C():
+			echo := func(ctx context.Context) error {
+				_, err := ss.s.Call(ctx, "echo", "vtepgw echo")
+				return err
 			}
-			// The reader also decodes large updates, so a slow echo reply
-			// with messages still arriving is not a dead peer: give up
-			// only after an interval with no sign of life.
-			for {
-				before := ss.s.LastActivity()
-				pctx, cancel := context.WithTimeout(ctx, iv)
-				_, err := ss.s.Call(pctx, "echo", "vtepgw echo")
-				cancel()
-				if err == nil || ctx.Err() != nil {
-					break
-				}
-				if ss.s.LastActivity().Equal(before) {
-					return fmt.Errorf("no reply to inactivity probe within %s: %w", iv, err)
-				}
+			if err := probe.Fired(ctx, ss.s.LastActivity, echo); err != nil {
+				return err
 			}
 		}
 	}

@@ -80,7 +80,7 @@ type Conn struct {
 	// watch is the leader watch of the current connection (LeaderOnly);
 	// only Run's goroutine touches it.
 	watch *leaderWatch
-	probe atomic.Int64 // probe interval in ns
+	probe Probe
 	// active is when the connection last showed life (an event or a
 	// successful transaction), in UnixNano; the probe only runs after a
 	// quiet interval, as OVS's inactivity probe does.
@@ -117,7 +117,7 @@ func New(opts Options) (*Conn, error) {
 		}
 	}
 	c := &Conn{opts: opts, log: opts.Logger}
-	c.probe.Store(int64(opts.ProbeInterval))
+	c.probe.Init(opts.ProbeInterval)
 	return c, nil
 }
 
@@ -148,12 +148,7 @@ func (c *Conn) Schema() ovsdb.DatabaseSchema {
 
 // SetProbeInterval changes the inactivity probe; 0 disables it, other
 // values below 1 s are raised to 1 s (as OVS does).
-func (c *Conn) SetProbeInterval(d time.Duration) {
-	if d > 0 && d < time.Second {
-		d = time.Second
-	}
-	c.probe.Store(int64(d))
-}
+func (c *Conn) SetProbeInterval(d time.Duration) { c.probe.SetInterval(d) }
 
 // Status is a one-line connection summary for unixctl and logs.
 func (c *Conn) Status() string { return c.state.Status() }
@@ -308,16 +303,8 @@ func (c *Conn) serve(ctx context.Context, cl client.Client) error {
 	// going away is the notice that stays.
 	alive := time.NewTicker(time.Second)
 	defer alive.Stop()
-	var tick <-chan time.Time // the probe timer, armed for armed
-	var armed time.Duration
+	probe := c.probe.Timer()
 	for {
-		iv := time.Duration(c.probe.Load())
-		if iv != armed || tick == nil {
-			tick, armed = nil, iv
-			if iv > 0 {
-				tick = time.After(iv)
-			}
-		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -338,26 +325,11 @@ func (c *Conn) serve(ctx context.Context, cl client.Client) error {
 				return fmt.Errorf("leader-only: %w", err)
 			}
 			return errors.New("leader-only: the connection to the server's _Server database was lost")
-		case <-tick:
-			tick = nil // re-armed above
-			if time.Since(time.Unix(0, c.active.Load())) < iv {
-				continue // traffic seen: no probe needed
-			}
-			// A large update is decoded on the goroutine that also answers
-			// echo, so a slow reply with updates still arriving is not a
-			// dead peer: give up only after an interval with no sign of life.
-			for {
-				before := c.active.Load()
-				pctx, cancel := context.WithTimeout(ctx, iv)
-				err := cl.Echo(pctx)
-				cancel()
-				if err == nil || ctx.Err() != nil {
-					break
-				}
-				if c.active.Load() == before {
-					cl.Disconnect()
-					return fmt.Errorf("no reply to inactivity probe within %s: %w", iv, err)
-				}
+		case <-probe.C():
+			last := func() time.Time { return time.Unix(0, c.active.Load()) }
+			if err := probe.Fired(ctx, last, cl.Echo); err != nil {
+				cl.Disconnect()
+				return err
 			}
 		}
 	}
