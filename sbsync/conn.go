@@ -95,12 +95,6 @@ func newSBConn(opts sbConnOptions) (*sbConn, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.MinBackoff <= 0 {
-		opts.MinBackoff = 100 * time.Millisecond
-	}
-	if opts.MaxBackoff <= 0 {
-		opts.MaxBackoff = 8 * time.Second
-	}
 	c := &sbConn{opts: opts, log: opts.Logger}
 	c.probe.Init(opts.ProbeInterval)
 	return c, nil

@@ -105,12 +105,6 @@ func New(opts Options) (*Conn, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.MinBackoff <= 0 {
-		opts.MinBackoff = 100 * time.Millisecond
-	}
-	if opts.MaxBackoff <= 0 {
-		opts.MaxBackoff = 8 * time.Second
-	}
 	for _, ep := range opts.Endpoints {
 		if err := ValidateRemote(ep); err != nil {
 			return nil, err

@@ -106,11 +106,18 @@ type Session func(ctx context.Context) error
 
 // Reconnect keeps a connection up until ctx is done, and returns nil then:
 // connect; serve the connection until it drops; wait minBackoff; again. A
-// failed connect waits minBackoff, doubling up to maxBackoff. Every state
+// failed connect waits minBackoff, doubling up to maxBackoff (0: 100 ms
+// and 8 s). Every state
 // goes to st and every failure to log (db names the database); lost, if
 // set, hears why a served connection ended.
 func Reconnect(ctx context.Context, db string, log *slog.Logger, st *ConnState, minBackoff, maxBackoff time.Duration,
 	connect func(context.Context) (Session, error), lost func(error)) error {
+	if minBackoff <= 0 {
+		minBackoff = 100 * time.Millisecond
+	}
+	if maxBackoff <= 0 {
+		maxBackoff = 8 * time.Second
+	}
 	delay := minBackoff
 	wait := func(d time.Duration) bool {
 		select {
